@@ -1,0 +1,1 @@
+../../../../template/internal/httpclient/httpclient.go

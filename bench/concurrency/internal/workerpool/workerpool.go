@@ -1,0 +1,1 @@
+../../../../template/internal/workerpool/workerpool.go

@@ -1,0 +1,184 @@
+"""The step functions: git init + first commit, go mod tidy, go build + vet, gofmt check."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from scaffolder.errors import StepFailedError
+
+FIRST_COMMIT_MESSAGE = "Initial commit from goperf-scaffold"
+# Used only for the first commit, and only when the user has no git identity configured.
+_FALLBACK_IDENTITY = {
+    "GIT_AUTHOR_NAME": "goperf-scaffold",
+    "GIT_AUTHOR_EMAIL": "goperf-scaffold@localhost",
+    "GIT_COMMITTER_NAME": "goperf-scaffold",
+    "GIT_COMMITTER_EMAIL": "goperf-scaffold@localhost",
+}
+# Module downloads can be slow; a hung network must still end the step.
+_GO_TIMEOUT_SECONDS = 900
+_OUTPUT_TAIL_LINES = 20
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """How a step ended when it did not fail: done, or skipped with the reason."""
+
+    status: Literal["done", "skipped"]
+    note: str = ""
+
+
+def _run(
+    step: str,
+    command: list[str],
+    project: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    timeout: float | None = None,
+) -> str:
+    """Run one command of a step in the project; raise StepFailedError with its output tail."""
+    env = {**os.environ, **(extra_env or {})}
+    try:
+        completed = subprocess.run(
+            command,
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise StepFailedError(
+            f"step '{step}' timed out after {timeout:.0f}s running {' '.join(command)}",
+            step=step,
+        ) from error
+    except OSError as error:
+        raise StepFailedError(
+            f"step '{step}' could not run {command[0]}: {error.strerror or error}", step=step
+        ) from error
+    output = (completed.stdout + completed.stderr).strip()
+    if completed.returncode != 0:
+        tail = "\n".join(output.splitlines()[-_OUTPUT_TAIL_LINES:])
+        first = next((line for line in output.splitlines() if line.strip()), "no output")
+        raise StepFailedError(
+            f"step '{step}' failed: `{' '.join(command)}` exited {completed.returncode}: {first}",
+            step=step,
+            output=tail,
+        )
+    return completed.stdout
+
+
+def _inside_git_worktree(project: Path) -> str | None:
+    """The top folder of the git work tree containing `project`, or None."""
+    completed = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        return None
+    return completed.stdout.strip() or None
+
+
+def _git_config_value(project: Path, key: str) -> str:
+    completed = subprocess.run(
+        ["git", "config", "--get", key], cwd=project, capture_output=True, text=True, check=False
+    )
+    return completed.stdout.strip()
+
+
+def git_init_and_commit(project: Path, *, message: str = FIRST_COMMIT_MESSAGE) -> StepOutcome:
+    """Create the project's git repository and commit every generated file.
+
+    Skipped when git is missing or the project already lies inside a git work tree (a
+    monorepo: no nested repository is created). The user's git identity is used when one is
+    configured; otherwise a goperf-scaffold identity is set for this one commit only (through
+    the environment, never written to any git config).
+    """
+    step = "git init + first commit"
+    if shutil.which("git") is None:
+        return StepOutcome("skipped", "git not found on PATH; run `git init` yourself")
+    top = _inside_git_worktree(project)
+    if top is not None:
+        return StepOutcome(
+            "skipped", f"already inside the git repository {top}; commit the new files there"
+        )
+    branch = _git_config_value(project, "init.defaultBranch") or "main"
+    _run(step, ["git", "init", "--quiet", f"--initial-branch={branch}"], project)
+    _run(step, ["git", "add", "--all"], project)
+    has_identity = bool(
+        _git_config_value(project, "user.name") and _git_config_value(project, "user.email")
+    )
+    _run(
+        step,
+        ["git", "commit", "--quiet", "--no-verify", "-m", message],
+        project,
+        extra_env=None if has_identity else _FALLBACK_IDENTITY,
+    )
+    note = "" if has_identity else "committed as goperf-scaffold (no git identity configured)"
+    return StepOutcome("done", note)
+
+
+def go_mod_tidy(project: Path) -> StepOutcome:
+    """Run `go mod tidy`, which downloads modules and writes go.sum."""
+    if shutil.which("go") is None:
+        return StepOutcome("skipped", "go not found on PATH; run `go mod tidy` yourself")
+    if not (project / "go.mod").is_file():
+        return StepOutcome("skipped", "no go.mod")
+    _run("go mod tidy", ["go", "mod", "tidy"], project, timeout=_GO_TIMEOUT_SECONDS)
+    return StepOutcome("done")
+
+
+def verify_build(project: Path) -> StepOutcome:
+    """Verification build: `go build ./...` then `go vet ./...`."""
+    if shutil.which("go") is None:
+        return StepOutcome("skipped", "go not found on PATH; run `go build ./...` yourself")
+    if not (project / "go.mod").is_file():
+        return StepOutcome("skipped", "no go.mod")
+    # -o DIR/: a lone main package would otherwise drop its binary into the project.
+    with tempfile.TemporaryDirectory(prefix="goperf-scaffold-build-") as binaries:
+        _run(
+            "go build ./...",
+            ["go", "build", "-o", f"{binaries}{os.sep}", "./..."],
+            project,
+            timeout=_GO_TIMEOUT_SECONDS,
+        )
+    _run("go vet ./...", ["go", "vet", "./..."], project, timeout=_GO_TIMEOUT_SECONDS)
+    return StepOutcome("done")
+
+
+def _gofmt_executable() -> str | None:
+    found = shutil.which("gofmt")
+    if found:
+        return found
+    go = shutil.which("go")
+    if go is None:
+        return None
+    completed = subprocess.run([go, "env", "GOROOT"], capture_output=True, text=True, check=False)
+    candidate = Path(completed.stdout.strip()) / "bin" / "gofmt"
+    return str(candidate) if candidate.is_file() else None
+
+
+def gofmt_check(project: Path) -> StepOutcome:
+    """List Go files that gofmt would change (reported in the note; never modifies files)."""
+    gofmt = _gofmt_executable()
+    if gofmt is None:
+        return StepOutcome("skipped", "gofmt not found; run `gofmt -l .` yourself")
+    completed = subprocess.run(
+        [gofmt, "-l", "."], cwd=project, capture_output=True, text=True, check=False
+    )
+    unformatted = sorted(line for line in completed.stdout.splitlines() if line.strip())
+    if completed.returncode != 0 and not unformatted:
+        first = next((line for line in completed.stderr.splitlines() if line.strip()), "")
+        return StepOutcome("done", f"gofmt could not parse some files: {first}")
+    if unformatted:
+        return StepOutcome("done", f"not gofmt-formatted: {', '.join(unformatted)}")
+    return StepOutcome("done")

@@ -1,0 +1,41 @@
+"""goperf-scaffold: generate performance-ready Go HTTP services and keep them current."""
+
+from __future__ import annotations
+
+from ._check import CheckResult, check_service
+from ._new import NewResult, new_service
+from ._org_config import (
+    ORG_CONFIG_KEYS,
+    org_config_path,
+    read_org_config,
+    set_org_config_value,
+    unset_org_config_value,
+)
+from ._progress import Progress, SilentProgress, StreamProgress
+from ._steps import StepReport
+from ._template_source import installed_version
+from ._update import UpdateResult, update_service
+from .errors import ExitCode, ScaffoldError
+
+__version__ = installed_version()
+
+__all__ = [
+    "ORG_CONFIG_KEYS",
+    "CheckResult",
+    "ExitCode",
+    "NewResult",
+    "Progress",
+    "ScaffoldError",
+    "SilentProgress",
+    "StepReport",
+    "StreamProgress",
+    "UpdateResult",
+    "__version__",
+    "check_service",
+    "new_service",
+    "org_config_path",
+    "read_org_config",
+    "set_org_config_value",
+    "unset_org_config_value",
+    "update_service",
+]

@@ -1,0 +1,83 @@
+"""The one place that turns Copier's (and git's, via plumbum) exceptions into ScaffoldErrors."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from copier.errors import (
+    CopierAnswersInterrupt,
+    CopierError,
+    InteractiveSessionError,
+    UnsafeTemplateError,
+    UserMessageError,
+)
+from jinja2 import TemplateError
+from plumbum import ProcessExecutionError
+
+from .errors import (
+    DowngradeError,
+    InterruptedByUserError,
+    InvalidAnswerError,
+    ProjectNotUpdatableError,
+    ScaffoldError,
+    TemplateSourceError,
+    UsageError,
+)
+
+# Copier reports refused answers as plain ValueErrors; these prefixes identify them.
+_ANSWER_ERROR_PREFIXES = ("Validation error for question", "Invalid choice for", "Question ")
+_NOT_UPDATABLE_FRAGMENTS = (
+    "Destination repository is dirty",
+    "only supported in git-tracked subprojects",
+    "cannot obtain old template references",
+    "version from last update not detected",
+)
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), text.strip())
+
+
+def _from_user_message(error: UserMessageError) -> ScaffoldError:
+    message = str(error)
+    if "Downgrades are not supported" in message:
+        return DowngradeError(message)
+    if any(fragment in message for fragment in _NOT_UPDATABLE_FRAGMENTS):
+        return ProjectNotUpdatableError(message)
+    return TemplateSourceError(f"template problem: {message}")
+
+
+@contextlib.contextmanager
+def copier_errors_translated(*, trust_hint: str = "") -> Iterator[None]:
+    """Re-raise whatever Copier raises inside the block as a one-line ScaffoldError."""
+    try:
+        yield
+    except ScaffoldError:
+        raise
+    except (CopierAnswersInterrupt, KeyboardInterrupt) as error:
+        raise InterruptedByUserError("interrupted; nothing was written") from error
+    except InteractiveSessionError as error:
+        raise UsageError(
+            "questions need an interactive terminal: pass --defaults and/or --data KEY=VALUE"
+        ) from error
+    except UnsafeTemplateError as error:
+        raise TemplateSourceError(f"{_first_line(str(error))} {trust_hint}".strip()) from error
+    except UserMessageError as error:
+        raise _from_user_message(error) from error
+    except ValueError as error:
+        message = _first_line(str(error))
+        if message.startswith(_ANSWER_ERROR_PREFIXES):
+            raise InvalidAnswerError(message) from error
+        if message.startswith("Unknown revision"):
+            raise TemplateSourceError(
+                f"unknown template revision (--vcs-ref): {message}"
+            ) from error
+        raise TemplateSourceError(f"template problem: {message}") from error
+    except CopierError as error:
+        raise TemplateSourceError(f"template problem: {_first_line(str(error))}") from error
+    except TemplateError as error:
+        raise TemplateSourceError(f"template rendering failed: {error}") from error
+    except ProcessExecutionError as error:
+        detail = _first_line(str(error.stderr or "")) or f"exit status {error.retcode}"
+        raise TemplateSourceError(f"git failed while reading the template: {detail}") from error

@@ -1,0 +1,216 @@
+"""`new`: render the template into a staging sibling, move it into place, then run the steps."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any
+
+import copier
+import yaml
+
+from ._copier_errors import copier_errors_translated
+from ._org_config import org_defaults_for_new
+from ._progress import Progress, StreamProgress
+from ._project import ANSWERS_FILE
+from ._steps import PlannedStep, StepReport, run_steps
+from ._template_source import resolve_template_for_new
+from .errors import DestinationError, InterruptedByUserError, UsageError
+
+if TYPE_CHECKING:
+    from copier._main import Worker
+
+    from hooks import StepOutcome
+
+
+@dataclass(frozen=True)
+class NewResult:
+    """What `new_service` produced."""
+
+    path: Path
+    answers: dict[str, Any]
+    template_source: str
+    template_version: str | None
+    steps: list[StepReport] = field(default_factory=list)
+    message: str = ""
+
+
+def _check_destination(dest: Path, *, force: bool) -> bool:
+    """Refuse destinations that cannot receive a project; return whether `dest` has content."""
+    if dest.exists() or dest.is_symlink():
+        if not dest.is_dir():
+            raise DestinationError(f"destination '{dest}' exists and is not a folder")
+        has_content = any(dest.iterdir())
+        if has_content and not force:
+            raise DestinationError(
+                f"destination '{dest}' exists and is not empty (use --force to render into it)"
+            )
+        if not os.access(dest, os.W_OK | os.X_OK):
+            raise DestinationError(f"destination '{dest}' is not writable")
+    else:
+        has_content = False
+    parent = dest.parent
+    if not parent.is_dir():
+        raise DestinationError(f"cannot create '{dest}': parent folder '{parent}' does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise DestinationError(f"cannot create '{dest}': parent folder '{parent}' is not writable")
+    return has_content
+
+
+def _step(label: str, function: Any, enabled: bool, flag: str) -> PlannedStep:
+    if enabled:
+        return PlannedStep(label, function)
+    return PlannedStep(label, lambda _project: _skipped_by_flag(flag))
+
+
+def _skipped_by_flag(flag: str) -> StepOutcome:
+    from hooks import StepOutcome  # noqa: PLC0415 - see _post_generation_steps
+
+    return StepOutcome("skipped", f"{flag} given")
+
+
+def _post_generation_steps(*, tidy: bool, git_init: bool, verify: bool) -> list[PlannedStep]:
+    # Imported here, not at the top: hooks imports scaffolder.errors, so a top-level import
+    # would make `import hooks` on its own fail with a circular import.
+    from hooks import git_init_and_commit, go_mod_tidy, verify_build  # noqa: PLC0415
+
+    return [
+        _step("go mod tidy", go_mod_tidy, tidy, "--no-tidy"),
+        _step("git init + first commit", git_init_and_commit, git_init, "--no-git"),
+        _step("go build ./... + go vet ./...", verify_build, verify, "--no-verify"),
+    ]
+
+
+def _closing_message(worker: Worker, dest: Path) -> str:
+    """Copier's `_message_after_copy`, rendered with the final destination (not the staging)."""
+    fallback = (
+        f"Your service is ready in {dest}.\n\nNext steps:\n"
+        f"  cd {dest}\n  make tidy test\n  make run"
+    )
+    raw = worker.template.message_after_copy
+    if not raw:
+        return fallback
+    context = {
+        **worker.answers.combined,
+        "_copier_conf": {
+            "dst_path": PurePath(dest),
+            "src_path": worker.template.url,
+            "vcs_ref": worker.template.ref,
+            "answers_file": ANSWERS_FILE,
+        },
+    }
+    try:
+        return str(worker.jinja_env.from_string(raw).render(**context)).rstrip()
+    except Exception:  # a message that cannot render must not fail a finished project
+        return fallback
+
+
+def _move_into_place(rendered: Path, dest: Path, *, merge: bool) -> None:
+    if merge:
+        shutil.copytree(rendered, dest, symlinks=True, dirs_exist_ok=True)
+    else:
+        # Same filesystem (a sibling): an atomic rename, which may replace an empty folder.
+        os.replace(rendered, dest)
+
+
+def _read_answers(project: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    return dict(loaded) if isinstance(loaded, dict) else {}
+
+
+def new_service(
+    dest: str | os.PathLike[str],
+    *,
+    data: Mapping[str, Any] | None = None,
+    defaults: bool = False,
+    template: str | None = None,
+    vcs_ref: str | None = None,
+    force: bool = False,
+    git_init: bool = True,
+    tidy: bool = True,
+    verify: bool = True,
+    progress: Progress | None = None,
+) -> NewResult:
+    """Generate a new Go service in DEST from the goperf-scaffold template.
+
+    Questions come from copier.yml and are asked by Copier on a terminal; `defaults=True`
+    answers every question not given in `data` with its default. Without a terminal on stdin,
+    `new` behaves as if `defaults=True` and says so. Organisation defaults (`config set`) are
+    Copier defaults; `data` always wins. The project is rendered into a hidden sibling folder
+    and moved into place only when rendering succeeded, so a refused answer leaves nothing
+    behind. Then: `go mod tidy`, `git init` + first commit, `go build ./...` + `go vet ./...`
+    (each can be turned off; each is skipped with a note when go/git is missing). A failing
+    step raises StepFailedError and the project is kept.
+    """
+    progress = progress or StreamProgress()
+    destination = Path(os.path.abspath(Path(dest).expanduser()))
+    has_content = _check_destination(destination, force=force)
+    org = org_defaults_for_new()
+    answers: dict[str, Any] = {**org.data, **(data or {})}
+    if not defaults and not (sys.stdin is not None and sys.stdin.isatty()):
+        progress.note(
+            "note: stdin is not a terminal, so every question not given with --data gets its "
+            "default (pass --defaults to say so explicitly)"
+        )
+        defaults = True
+    source = resolve_template_for_new(template or org.template, vcs_ref)
+    for note in source.notes:
+        progress.note(note)
+
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".{destination.name}.goperf-scaffold-", dir=destination.parent)
+    )
+    try:
+        rendered = staging / destination.name  # same basename: Copier derives defaults from it
+        with copier_errors_translated():
+            worker = copier.run_copy(
+                source.src_path,
+                rendered,
+                data=answers,
+                user_defaults=org.user_defaults,
+                defaults=defaults,
+                vcs_ref=source.vcs_ref,
+                quiet=True,
+                overwrite=True,
+                unsafe=False,
+                cleanup_on_error=False,
+            )
+        questions = worker.template.questions_data
+        unknown = sorted(set(data or {}) - set(questions))
+        if unknown:
+            # Name the questions a user answers; hidden computed values (`when: false`) stay
+            # accepted (org_module_prefix is one) but are not advertised.
+            asked = [name for name, spec in questions.items() if spec.get("when") is not False]
+            known = ", ".join(sorted(asked))
+            raise UsageError(f"unknown --data key(s) {', '.join(unknown)}; questions: {known}")
+        _move_into_place(rendered, destination, merge=has_content)
+    except KeyboardInterrupt:
+        raise InterruptedByUserError("interrupted; nothing was written") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    recorded = _read_answers(destination)
+    progress.note(
+        f"Generated {destination} from template {recorded.get('_commit', '?')} "
+        f"({recorded.get('_src_path', source.src_path)})"
+    )
+    steps = _post_generation_steps(tidy=tidy, git_init=git_init, verify=verify)
+    reports = run_steps(
+        destination, steps, progress, failure_context=f"the project was kept at {destination}"
+    )
+    return NewResult(
+        path=destination,
+        answers={key: value for key, value in recorded.items() if not key.startswith("_")},
+        template_source=str(recorded.get("_src_path", source.src_path)),
+        template_version=recorded.get("_commit"),
+        steps=reports,
+        message=_closing_message(worker, destination),
+    )

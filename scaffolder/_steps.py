@@ -1,0 +1,66 @@
+"""Run the hooks' steps in order with numbered progress lines; stop at the first failure."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._progress import Progress
+from .errors import StepFailedError
+
+if TYPE_CHECKING:
+    from hooks import StepOutcome
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """A step to run: its progress label and the hook function that does it."""
+
+    label: str
+    run: Callable[[Path], StepOutcome]
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """What happened to one step: "done", "skipped" or "not run", with a note."""
+
+    label: str
+    status: str
+    note: str = ""
+    seconds: float = 0.0
+
+
+def run_steps(
+    project: Path,
+    steps: Sequence[PlannedStep],
+    progress: Progress,
+    *,
+    failure_context: str,
+) -> list[StepReport]:
+    """Run `steps` in `project`; on failure re-raise with which step failed and what was kept."""
+    reports: list[StepReport] = []
+    for index, step in enumerate(steps, start=1):
+        progress.step_started(index, len(steps), step.label)
+        started = time.perf_counter()
+        try:
+            outcome = step.run(project)
+        except StepFailedError as error:
+            progress.step_finished("failed")
+            if error.output:
+                progress.note("\n".join(f"    {line}" for line in error.output.splitlines()))
+            not_run = [later.label for later in steps[index:]]
+            suffix = f"; not run: {', '.join(not_run)}" if not_run else ""
+            raise StepFailedError(
+                f"{error.message}; {failure_context}{suffix}", step=error.step, output=error.output
+            ) from error
+        seconds = time.perf_counter() - started
+        if outcome.status == "skipped":
+            progress.step_finished(f"skipped: {outcome.note}")
+        else:
+            note = f"; {outcome.note}" if outcome.note else ""
+            progress.step_finished(f"done ({seconds:.1f}s){note}")
+        reports.append(StepReport(step.label, outcome.status, outcome.note, seconds))
+    return reports

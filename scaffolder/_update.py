@@ -1,0 +1,218 @@
+"""`update`: bring a generated project to a newer template version with Copier's 3-way update."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import copier
+from packaging.version import InvalidVersion, Version
+
+from ._copier_errors import copier_errors_translated
+from ._git import GitCommandError, git_available, is_inside_git_worktree, run_git
+from ._progress import Progress, StreamProgress
+from ._project import read_recorded_project
+from ._steps import PlannedStep, StepReport, run_steps
+from ._template_source import available_versions, refresh_recorded_source
+from .errors import DowngradeError, ProjectNotUpdatableError, TemplateSourceError
+
+if TYPE_CHECKING:
+    from hooks import StepOutcome
+
+# Copier's inline conflict markers (see `git merge-file -L ...` in copier's update).
+_CONFLICT_MARKERS = (b"<<<<<<< before updating", b">>>>>>> after updating")
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """What `update_service` changed, and what the user must still resolve."""
+
+    path: Path
+    from_version: str
+    to_version: str
+    changed_files: list[str] = field(default_factory=list)
+    conflicted_files: list[str] = field(default_factory=list)
+    steps: list[StepReport] = field(default_factory=list)
+
+    @property
+    def has_conflicts(self) -> bool:
+        """True when conflict markers or .rej files remain."""
+        return bool(self.conflicted_files)
+
+
+def _ensure_clean_git_project(project: Path) -> None:
+    if not git_available():
+        raise ProjectNotUpdatableError("git is not installed; updating needs git")
+    if not is_inside_git_worktree(project):
+        raise ProjectNotUpdatableError(
+            f"'{project}' is not in a git repository; commit the project to git, then update"
+        )
+    if run_git("status", "--porcelain", cwd=project).strip():
+        raise ProjectNotUpdatableError(
+            f"'{project}' has uncommitted changes; commit or stash them, then update"
+        )
+
+
+def _target_version(src_path: str, vcs_ref: str | None) -> Version | None:
+    """The version Copier will update to: --vcs-ref if it is a version, else the newest tag."""
+    if vcs_ref is not None:
+        try:
+            return Version(vcs_ref)
+        except InvalidVersion:
+            return None  # a branch or commit: Copier resolves it and checks downgrades itself
+    releases = [version for version in available_versions(src_path) if not version.is_prerelease]
+    if not releases:
+        raise TemplateSourceError(f"template source '{src_path}' offers no version tags")
+    return max(releases)
+
+
+def _changed_paths(project: Path) -> list[str]:
+    """Files that differ from HEAD (the repo was clean before the update), project-relative."""
+    listing = run_git(
+        "status", "--porcelain", "--untracked-files=all", "--no-renames", "--", ".", cwd=project
+    )
+    top = Path(run_git("rev-parse", "--show-toplevel", cwd=project).strip())
+    paths = []
+    for line in listing.splitlines():
+        relative_to_top = line[3:].strip().strip('"')
+        absolute = top / relative_to_top
+        paths.append(os.path.relpath(absolute, project))
+    return sorted(set(paths))
+
+
+def find_conflicts(project: Path, candidates: list[str]) -> list[str]:
+    """Files with Copier's inline conflict markers, unmerged index entries, or .rej witnesses."""
+    conflicted: set[str] = set()
+    unmerged = run_git("diff", "--name-only", "--diff-filter=U", "--relative", cwd=project)
+    conflicted.update(line.strip() for line in unmerged.splitlines() if line.strip())
+    for relative in candidates:
+        if relative.endswith(".rej"):
+            conflicted.add(relative)
+            continue
+        path = project / relative
+        if not path.is_file():
+            continue
+        with path.open("rb") as handle:
+            if any(line.rstrip() in _CONFLICT_MARKERS for line in handle):
+                conflicted.add(relative)
+    return sorted(conflicted)
+
+
+def _blocks_go_tooling(conflicted: list[str]) -> bool:
+    """Conflict markers in Go sources or go.mod make `go mod tidy` and gofmt fail."""
+    return any(name.endswith((".go", "go.mod", ".go.rej", "go.mod.rej")) for name in conflicted)
+
+
+def _tidy_regenerating_go_sum(project: Path, conflicted: list[str]) -> StepOutcome:
+    """Run `go mod tidy`; a conflicted go.sum is derived data: drop it, let tidy rewrite it."""
+    from hooks import StepOutcome, go_mod_tidy  # noqa: PLC0415 - see update_service
+
+    go_sum_conflicted = "go.sum" in conflicted or "go.sum.rej" in conflicted
+    if go_sum_conflicted and shutil.which("go") is not None:
+        (project / "go.sum").unlink(missing_ok=True)
+        (project / "go.sum.rej").unlink(missing_ok=True)
+    outcome = go_mod_tidy(project)
+    if go_sum_conflicted and outcome.status == "done":
+        _mark_go_sum_resolved(project)
+        return StepOutcome("done", "go.sum conflicted and was regenerated")
+    return outcome
+
+
+def update_service(
+    path: str | os.PathLike[str] = ".",
+    *,
+    conflict: Literal["inline", "rej"] = "inline",
+    vcs_ref: str | None = None,
+    defaults: bool = False,
+    data: Mapping[str, Any] | None = None,
+    trust: bool = False,
+    tidy: bool = True,
+    progress: Progress | None = None,
+) -> UpdateResult:
+    """Update the project at PATH to the newest template version (or --vcs-ref).
+
+    Refuses a folder without an answers file, outside git, or with uncommitted changes, and a
+    downgrade. Refreshes the per-user template mirror from the installed package first, then
+    runs Copier's update (3-way merge; conflicts as inline markers or .rej files). Only new
+    questions are asked (none with `defaults=True` or without a terminal). Afterwards
+    `go mod tidy` rewrites go.mod/go.sum (a conflicted go.sum is regenerated, never merged by
+    hand) and `gofmt -l` reports unformatted files. Template migrations run without `trust`
+    only for goperf-scaffold's own mirror. The result lists changed and conflicted files.
+    """
+    progress = progress or StreamProgress()
+    recorded = read_recorded_project(path)
+    project = recorded.path
+    _ensure_clean_git_project(project)
+    source = refresh_recorded_source(recorded.src_path)
+    for note in source.notes:
+        progress.note(note)
+    target = _target_version(recorded.src_path, vcs_ref)
+    if target is not None and target < recorded.version:
+        raise DowngradeError(
+            f"refusing to downgrade '{project}' from template {recorded.version} to {target}"
+        )
+    if not defaults and not (sys.stdin is not None and sys.stdin.isatty()):
+        defaults = True  # no terminal: new questions get their defaults
+    with copier_errors_translated(
+        trust_hint=f"Re-run with --trust if you trust {recorded.src_path}."
+    ):
+        copier.run_update(
+            project,
+            data=dict(data or {}),
+            defaults=defaults,
+            overwrite=True,
+            conflict=conflict,
+            vcs_ref=vcs_ref,
+            unsafe=source.trusted or trust,
+            skip_answered=True,
+            quiet=True,
+        )
+    after = read_recorded_project(project)
+    conflicted = find_conflicts(project, _changed_paths(project))
+    blocked = _blocks_go_tooling(conflicted)
+
+    # hooks imports scaffolder.errors: importing it at the top would be circular.
+    from hooks import StepOutcome, gofmt_check  # noqa: PLC0415
+
+    def tidy_step(project_dir: Path) -> StepOutcome:
+        if not tidy:
+            return StepOutcome("skipped", "--no-tidy given")
+        if blocked:
+            return StepOutcome("skipped", "resolve the conflicts first, then run `go mod tidy`")
+        return _tidy_regenerating_go_sum(project_dir, conflicted)
+
+    def gofmt_step(project_dir: Path) -> StepOutcome:
+        if blocked:
+            return StepOutcome("skipped", "resolve the conflicts first, then run `gofmt -l .`")
+        return gofmt_check(project_dir)
+
+    reports = run_steps(
+        project,
+        [PlannedStep("go mod tidy", tidy_step), PlannedStep("gofmt -l", gofmt_step)],
+        progress,
+        failure_context=f"the update to {after.commit} was applied to {project}",
+    )
+    changed = _changed_paths(project)
+    return UpdateResult(
+        path=project,
+        from_version=recorded.commit,
+        to_version=after.commit,
+        changed_files=changed,
+        conflicted_files=find_conflicts(project, changed),
+        steps=reports,
+    )
+
+
+def _mark_go_sum_resolved(project: Path) -> None:
+    """If Copier left go.sum unmerged in the index, record the regenerated file as resolved."""
+    try:
+        unmerged = run_git("diff", "--name-only", "--diff-filter=U", "--relative", cwd=project)
+        if "go.sum" in unmerged.split() and (project / "go.sum").is_file():
+            run_git("add", "--", "go.sum", cwd=project)
+    except GitCommandError:
+        return

@@ -1,0 +1,138 @@
+"""The one error hierarchy of goperf-scaffold, and the exit code each error maps to.
+
+Every error a user can cause is a `ScaffoldError` whose message fits on one line. The CLI prints
+`goperf-scaffold: error: <message>` and exits with the error's `exit_code`; no traceback ever
+reaches a user. Exit codes are stable (scripts and CI depend on them):
+
+| code | meaning |
+| ---- | ------- |
+| 0    | success; `check`: the project is up to date |
+| 1    | unexpected internal error (a bug: please report it) |
+| 2    | usage error: bad command line, malformed `--data`, unknown `--data` key |
+| 3    | an answer was refused by the template (copier.yml validator or choices) |
+| 4    | destination problem: exists and is not empty, unwritable, parent missing |
+| 5    | template source problem: unknown source, unknown `--vcs-ref`, broken template |
+| 6    | a post-generation/post-update step failed (the project is kept) |
+| 7    | project cannot be updated: not a directory, not git, dirty, no answers file |
+| 8    | downgrade refused (requested template version is older than the project's) |
+| 9    | update finished but conflicts remain (inline markers or .rej files) |
+| 10   | `check`: an update is available (the project is behind the template) |
+| 11   | organisation config problem: unknown key, bad value, unreadable file |
+| 130  | interrupted (Ctrl-C) |
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+__all__ = [
+    "DestinationError",
+    "DowngradeError",
+    "ExitCode",
+    "InterruptedByUserError",
+    "InvalidAnswerError",
+    "OrgConfigError",
+    "ProjectNotUpdatableError",
+    "ScaffoldError",
+    "StepFailedError",
+    "TemplateSourceError",
+    "UnexpectedError",
+    "UsageError",
+]
+
+
+class ExitCode(IntEnum):
+    """Process exit codes of the `goperf-scaffold` command (see the module docstring)."""
+
+    OK = 0
+    UNEXPECTED = 1
+    USAGE = 2
+    INVALID_ANSWER = 3
+    DESTINATION = 4
+    TEMPLATE_SOURCE = 5
+    STEP_FAILED = 6
+    NOT_UPDATABLE = 7
+    DOWNGRADE = 8
+    CONFLICTS = 9
+    UPDATE_AVAILABLE = 10
+    ORG_CONFIG = 11
+    INTERRUPTED = 130
+
+
+class ScaffoldError(Exception):
+    """Root of all goperf-scaffold errors; `str(error)` is a one-line message for the user."""
+
+    exit_code: ExitCode = ExitCode.UNEXPECTED
+
+    def __init__(self, message: str) -> None:
+        # Users see exactly one line: fold whatever a tool gave us into it.
+        self.message = " ".join(message.split())
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UnexpectedError(ScaffoldError):
+    """Something failed that we did not foresee; wraps the original exception."""
+
+    exit_code = ExitCode.UNEXPECTED
+
+
+class UsageError(ScaffoldError):
+    """The command line or a `--data KEY=VALUE` item is malformed."""
+
+    exit_code = ExitCode.USAGE
+
+
+class InvalidAnswerError(ScaffoldError):
+    """The template (copier.yml) refused an answer: validator or choice."""
+
+    exit_code = ExitCode.INVALID_ANSWER
+
+
+class DestinationError(ScaffoldError):
+    """The destination folder cannot receive a new project."""
+
+    exit_code = ExitCode.DESTINATION
+
+
+class TemplateSourceError(ScaffoldError):
+    """The template source or revision cannot be found or read."""
+
+    exit_code = ExitCode.TEMPLATE_SOURCE
+
+
+class StepFailedError(ScaffoldError):
+    """A post-generation or post-update step (git, go mod tidy, go build, ...) failed."""
+
+    exit_code = ExitCode.STEP_FAILED
+
+    def __init__(self, message: str, *, step: str, output: str = "") -> None:
+        super().__init__(message)
+        self.step = step
+        self.output = output
+
+
+class ProjectNotUpdatableError(ScaffoldError):
+    """The folder is not a clean, git-tracked project with a Copier answers file."""
+
+    exit_code = ExitCode.NOT_UPDATABLE
+
+
+class DowngradeError(ScaffoldError):
+    """The requested template version is older than the one the project is on."""
+
+    exit_code = ExitCode.DOWNGRADE
+
+
+class OrgConfigError(ScaffoldError):
+    """The organisation defaults file has an unknown key, a bad value or cannot be read."""
+
+    exit_code = ExitCode.ORG_CONFIG
+
+
+class InterruptedByUserError(ScaffoldError):
+    """The user interrupted (Ctrl-C) a prompt or a step."""
+
+    exit_code = ExitCode.INTERRUPTED

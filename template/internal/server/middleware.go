@@ -1,0 +1,45 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+)
+
+// recoverPanics turns a handler panic into a 500 and a log line with the stack; the process
+// keeps serving. http.ErrAbortHandler is re-raised: it is net/http's way to abort a response.
+func recoverPanics(next http.Handler, logger *slog.Logger, metrics *Metrics) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		metrics.Requests.Add(1)
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+				panic(v)
+			}
+			metrics.Panics.Add(1)
+			logger.Error("handler panic recovered", "method", r.Method, "path", r.URL.Path,
+				"panic", v, "stack", string(debug.Stack()))
+			writeError(w, http.StatusInternalServerError, "internal error")
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody caps request bodies at maxBytes. A declared Content-Length over the cap is refused
+// before anything is read; an undeclared one fails with *http.MaxBytesError when the handler
+// reads past the cap, which handlers turn into 413.
+func limitBody(next http.Handler, maxBytes int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxBytes {
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBytes)
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,174 @@
+//go:build go1.25
+
+package store
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// These tests run the writer inside a synctest bubble: time is fake and only
+// advances when every goroutine in the bubble is blocked, so the size-or-time
+// flush rule is checked to the nanosecond without a single real sleep.
+
+// writeAsync starts a Write and returns the channel its result arrives on.
+func writeAsync(w *BatchWriter, n int, tag string) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- w.Write(context.Background(), events(n, tag)) }()
+	return done
+}
+
+func TestFlushWhenBatchIsFull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := &fakeDriver{}
+		w := newBatchWriter(fake, BatchConfig{MaxBatch: 10, MaxDelay: time.Hour})
+		defer closeWriter(t, w)
+		start := time.Now()
+
+		var results []<-chan error
+		for i := range 9 {
+			results = append(results, writeAsync(w, 1, strconv.Itoa(i)))
+		}
+		synctest.Wait()
+		if got := fake.records(); len(got) != 0 {
+			t.Fatalf("flushed %v with 9 of 10 rows and no time passed, want nothing", got)
+		}
+		results = append(results, writeAsync(w, 1, "tenth"))
+		synctest.Wait()
+		got := fake.records()
+		if len(got) != 1 || got[0].rows != 10 || !got[0].at.Equal(start) {
+			t.Fatalf("flushes = %v, want one of 10 rows at once", got)
+		}
+		for _, r := range results {
+			if err := <-r; err != nil {
+				t.Fatalf("Write: %v", err)
+			}
+		}
+	})
+}
+
+func TestFlushAfterMaxDelayFromFirstRow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := &fakeDriver{}
+		const delay = 50 * time.Millisecond
+		w := newBatchWriter(fake, BatchConfig{MaxBatch: 100, MaxDelay: delay})
+		defer closeWriter(t, w)
+		start := time.Now()
+
+		first := writeAsync(w, 2, "first")
+		time.Sleep(30 * time.Millisecond)
+		second := writeAsync(w, 1, "second")
+		time.Sleep(delay - 30*time.Millisecond - time.Nanosecond)
+		synctest.Wait()
+		if got := fake.records(); len(got) != 0 {
+			t.Fatalf("flushed %v before MaxDelay had passed since the first row", got)
+		}
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		got := fake.records()
+		if len(got) != 1 || got[0].rows != 3 || !got[0].at.Equal(start.Add(delay)) {
+			t.Fatalf("flushes = %v, want one of 3 rows exactly MaxDelay after the first row", got)
+		}
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-second; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestCallIsNeverSplitAcrossBatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := &fakeDriver{}
+		const delay = 10 * time.Millisecond
+		w := newBatchWriter(fake, BatchConfig{MaxBatch: 10, MaxDelay: delay})
+		defer closeWriter(t, w)
+		start := time.Now()
+
+		a := writeAsync(w, 7, "a")
+		synctest.Wait()
+		b := writeAsync(w, 5, "b") // does not fit: a's batch is flushed now, b starts the next
+		synctest.Wait()
+		time.Sleep(delay) // b's batch is flushed by time
+		synctest.Wait()
+		c := writeAsync(w, 25, "c") // larger than MaxBatch: a batch of its own, flushed now
+		synctest.Wait()
+		for _, r := range []<-chan error{a, b, c} {
+			if err := <-r; err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := fake.records()
+		want := []flushRecord{
+			{at: start, rows: 7},
+			{at: start.Add(delay), rows: 5},
+			{at: start.Add(delay), rows: 25},
+		}
+		if len(got) != len(want) {
+			t.Fatalf("flushes = %v, want %v", got, want)
+		}
+		for i := range want {
+			if got[i].rows != want[i].rows || !got[i].at.Equal(want[i].at) {
+				t.Fatalf("flushes = %v, want %v", got, want)
+			}
+		}
+	})
+}
+
+func TestRetriesBackOffAndStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := &fakeDriver{fail: func(int) error { return errFakeTransient }}
+		w := newBatchWriter(fake, BatchConfig{MaxBatch: 1})
+		defer closeWriter(t, w)
+		start := time.Now()
+
+		err := w.Write(context.Background(), events(1, "doomed"))
+		if !errors.Is(err, errFakeTransient) {
+			t.Fatalf("Write = %v, want the transient error once retries are exhausted", err)
+		}
+		if calls := fake.callCount(); calls != maxAttempts {
+			t.Fatalf("%d attempts, want %d", calls, maxAttempts)
+		}
+		var backoff time.Duration
+		for d, i := retryBaseDelay, 1; i < maxAttempts; d, i = min(2*d, retryMaxDelay), i+1 {
+			backoff += d
+		}
+		if elapsed := time.Since(start); elapsed != backoff {
+			t.Fatalf("retries took %v of fake time, want the backoff sum %v", elapsed, backoff)
+		}
+		if st := w.Stats(); st.Retries != maxAttempts-1 || st.Failures != 1 {
+			t.Fatalf("Stats = %+v, want %d retries and 1 failure", st, maxAttempts-1)
+		}
+	})
+}
+
+func TestCloseGivesUpWhenItsContextEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := &fakeDriver{gate: make(chan struct{})} // never opens: a hung database
+		w := newBatchWriter(fake, BatchConfig{MaxBatch: 2, MaxDelay: time.Hour})
+
+		inFlight := writeAsync(w, 2, "in-flight")
+		synctest.Wait()
+		queued := writeAsync(w, 1, "queued")
+		synctest.Wait()
+
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := w.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Close = %v, want context.DeadlineExceeded", err)
+		}
+		for name, r := range map[string]<-chan error{"in-flight": inFlight, "queued": queued} {
+			if err := <-r; !errors.Is(err, ErrClosed) {
+				t.Fatalf("%s Write = %v, want an error wrapping ErrClosed", name, err)
+			}
+		}
+		if err := w.Close(context.Background()); err != nil {
+			t.Fatalf("Close after the flusher stopped = %v, want nil", err)
+		}
+	})
+}

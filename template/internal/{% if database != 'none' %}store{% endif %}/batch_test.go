@@ -1,0 +1,417 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// errFakeTransient and errFakePermanent are the failures fakeDriver injects.
+var (
+	errFakeTransient = errors.New("fake transient failure")
+	errFakePermanent = errors.New("fake permanent failure")
+)
+
+// fakeDriver stands in for the database driver, or wraps a real one, so that
+// tests can count, delay and fail batches.
+type fakeDriver struct {
+	inner driver // optional: the real database behind the fake
+	// fail returns the error to inject into the n-th insertBatch call
+	// (counting from 1), or nil to let it through.
+	fail func(n int) error
+	// gate, if set, makes every insertBatch wait for one value from it.
+	gate chan struct{}
+
+	mu      sync.Mutex
+	calls   int
+	flushes []flushRecord
+	stored  int64
+}
+
+type flushRecord struct {
+	at   time.Time
+	rows int
+}
+
+func (f *fakeDriver) insertBatch(ctx context.Context, rows *rowBuffer) error {
+	f.mu.Lock()
+	f.calls++
+	n := f.calls
+	f.mu.Unlock()
+	if f.gate != nil {
+		select {
+		case <-f.gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if f.fail != nil {
+		if err := f.fail(n); err != nil {
+			return err
+		}
+	}
+	if f.inner != nil {
+		if err := f.inner.insertBatch(ctx, rows); err != nil {
+			return err
+		}
+	}
+	f.mu.Lock()
+	f.flushes = append(f.flushes, flushRecord{at: time.Now(), rows: rows.len()})
+	f.stored += int64(rows.len())
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakeDriver) insertOne(ctx context.Context, kind string, payload []byte) error {
+	return f.insertBatch(ctx, &rowBuffer{kinds: []string{kind}, ends: []int{len(payload)}, data: payload})
+}
+
+func (f *fakeDriver) transient(err error) bool {
+	return errors.Is(err, errFakeTransient) || (f.inner != nil && f.inner.transient(err))
+}
+
+func (f *fakeDriver) ping(ctx context.Context) error {
+	if f.inner != nil {
+		return f.inner.ping(ctx)
+	}
+	return nil
+}
+
+func (f *fakeDriver) countEvents(ctx context.Context) (int64, error) {
+	if f.inner != nil {
+		return f.inner.countEvents(ctx)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stored, nil
+}
+
+func (f *fakeDriver) close() error { return nil }
+
+func (f *fakeDriver) records() []flushRecord {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]flushRecord(nil), f.flushes...)
+}
+
+func (f *fakeDriver) callCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// events returns n valid events whose payloads carry tag and their index.
+func events(n int, tag string) []Event {
+	out := make([]Event, n)
+	for i := range out {
+		out[i] = Event{Kind: "test", Payload: json.RawMessage(`{"tag":"` + tag + `","i":` + strconv.Itoa(i) + `}`)}
+	}
+	return out
+}
+
+func countEvents(tb testing.TB, db *DB) int64 {
+	tb.Helper()
+	n, err := db.CountEvents(context.Background())
+	if err != nil {
+		tb.Fatalf("CountEvents: %v", err)
+	}
+	return n
+}
+
+func closeWriter(tb testing.TB, w *BatchWriter) {
+	tb.Helper()
+	if err := w.Close(context.Background()); err != nil {
+		tb.Errorf("Close: %v", err)
+	}
+}
+
+// waitFor polls cond until it holds. It measures no time: a test that never
+// gets there is stopped by go test's own -timeout.
+func waitFor(cond func() bool) {
+	for !cond() {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestWriteReturnsAfterCommit(t *testing.T) {
+	db := openTestDB(t)
+	w := NewBatchWriter(db, BatchConfig{})
+	defer closeWriter(t, w)
+
+	if err := w.Write(context.Background(), events(3, "a")); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if got := countEvents(t, db); got != 3 {
+		t.Fatalf("after an acknowledged Write of 3 events the table holds %d rows, want 3", got)
+	}
+	if err := w.TryWrite(context.Background(), events(2, "b")); err != nil {
+		t.Fatalf("TryWrite: %v", err)
+	}
+	if got := countEvents(t, db); got != 5 {
+		t.Fatalf("after an acknowledged TryWrite the table holds %d rows, want 5", got)
+	}
+	st := w.Stats()
+	if st.Rows != 5 || st.Pending != 0 || st.Failures != 0 {
+		t.Fatalf("Stats = %+v, want 5 rows, none pending, no failures", st)
+	}
+}
+
+// TestConcurrentWritersThenClose is the package's central promise: with many
+// writers racing each other and Close, the table ends up holding exactly the
+// rows whose calls returned nil, no more and no fewer.
+func TestConcurrentWritersThenClose(t *testing.T) {
+	db := openTestDB(t)
+	// Small limits so that batches fill, calls straddle batches, TryWrite
+	// meets a full buffer and Write waits for room.
+	w := NewBatchWriter(db, BatchConfig{MaxBatch: 16, MaxDelay: time.Millisecond, MaxPending: 48})
+
+	const writers = 24
+	var acked, busy, closed atomic.Int64
+	var wg sync.WaitGroup
+	for g := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				evs := events(1+(g+i)%5, fmt.Sprintf("g%d-%d", g, i))
+				var err error
+				if (g+i)%2 == 0 {
+					err = w.TryWrite(context.Background(), evs)
+				} else {
+					err = w.Write(context.Background(), evs)
+				}
+				switch {
+				case err == nil:
+					acked.Add(int64(len(evs)))
+				case errors.Is(err, ErrBusy):
+					busy.Add(1)
+				case errors.Is(err, ErrClosed):
+					closed.Add(1)
+					return
+				default:
+					t.Errorf("writer %d: unexpected error: %v", g, err)
+					return
+				}
+			}
+		}()
+	}
+	// Let traffic build up, then close while every writer is still writing.
+	waitFor(func() bool { return w.Stats().Rows >= 500 })
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	wg.Wait()
+
+	if got, want := countEvents(t, db), acked.Load(); got != want {
+		t.Fatalf("table holds %d rows, %d were acknowledged", got, want)
+	}
+	if closed.Load() != writers {
+		t.Fatalf("%d writers saw ErrClosed, want all %d", closed.Load(), writers)
+	}
+	st := w.Stats()
+	if int64(st.Rows) != acked.Load() || st.Pending != 0 || st.Failures != 0 {
+		t.Fatalf("Stats = %+v, want Rows = %d acknowledged, none pending, no failures", st, acked.Load())
+	}
+	t.Logf("acknowledged %d rows in %d batches; %d ErrBusy", acked.Load(), st.Batches, busy.Load())
+}
+
+func TestCloseFlushesPendingAndIsIdempotent(t *testing.T) {
+	db := openTestDB(t)
+	// Neither trigger can fire on its own: only Close flushes.
+	w := NewBatchWriter(db, BatchConfig{MaxBatch: 1000, MaxDelay: time.Hour})
+
+	const callers = 10
+	errs := make(chan error, callers)
+	for i := range callers {
+		go func() { errs <- w.Write(context.Background(), events(2, strconv.Itoa(i))) }()
+	}
+	waitFor(func() bool { return w.Stats().Pending == 2*callers })
+	if got := countEvents(t, db); got != 0 {
+		t.Fatalf("%d rows stored before any flush trigger, want 0", got)
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	for range callers {
+		if err := <-errs; err != nil {
+			t.Fatalf("Write pending at Close: %v", err)
+		}
+	}
+	if got := countEvents(t, db); got != 2*callers {
+		t.Fatalf("after Close the table holds %d rows, want %d", got, 2*callers)
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	for name, write := range map[string]func(context.Context, []Event) error{"Write": w.Write, "TryWrite": w.TryWrite} {
+		if err := write(context.Background(), events(1, "late")); !errors.Is(err, ErrClosed) {
+			t.Fatalf("%s after Close = %v, want ErrClosed", name, err)
+		}
+	}
+	if got := countEvents(t, db); got != 2*callers {
+		t.Fatalf("writes after Close changed the table to %d rows", got)
+	}
+}
+
+func TestTransientFailureIsRetried(t *testing.T) {
+	db := openTestDB(t)
+	fake := &fakeDriver{inner: db.drv, fail: func(n int) error {
+		if n <= 2 {
+			return fmt.Errorf("attempt %d: %w", n, errFakeTransient)
+		}
+		return nil
+	}}
+	w := newBatchWriter(fake, BatchConfig{})
+	defer closeWriter(t, w)
+
+	if err := w.Write(context.Background(), events(4, "retry")); err != nil {
+		t.Fatalf("Write after two transient failures: %v", err)
+	}
+	if got := countEvents(t, db); got != 4 {
+		t.Fatalf("table holds %d rows, want 4 (written once)", got)
+	}
+	if st := w.Stats(); st.Retries != 2 || st.Batches != 1 || st.Failures != 0 {
+		t.Fatalf("Stats = %+v, want 2 retries of 1 committed batch", st)
+	}
+}
+
+func TestPermanentFailureReachesEveryCallerOfTheBatch(t *testing.T) {
+	db := openTestDB(t)
+	fake := &fakeDriver{inner: db.drv, fail: func(n int) error {
+		if n == 1 {
+			return errFakePermanent
+		}
+		return nil
+	}}
+	// Five one-event calls fill exactly one batch.
+	w := newBatchWriter(fake, BatchConfig{MaxBatch: 5, MaxDelay: time.Hour})
+	defer closeWriter(t, w)
+
+	errs := make(chan error, 5)
+	for i := range 5 {
+		go func() { errs <- w.Write(context.Background(), events(1, strconv.Itoa(i))) }()
+	}
+	for range 5 {
+		if err := <-errs; !errors.Is(err, errFakePermanent) {
+			t.Fatalf("caller of the failed batch got %v, want the batch's error", err)
+		}
+	}
+	if got := countEvents(t, db); got != 0 {
+		t.Fatalf("table holds %d rows after a failed batch, want 0", got)
+	}
+	if st := w.Stats(); st.Failures != 1 || st.Retries != 0 || st.Rows != 0 {
+		t.Fatalf("Stats = %+v, want 1 failure, no retry", st)
+	}
+	// The writer goes on after a failed batch.
+	if err := w.Write(context.Background(), events(1, "after")); err != nil {
+		t.Fatalf("Write after a failed batch: %v", err)
+	}
+}
+
+func TestTryWriteRefusesWhenFullAndWriteWaits(t *testing.T) {
+	fake := &fakeDriver{gate: make(chan struct{})}
+	w := newBatchWriter(fake, BatchConfig{MaxBatch: 4, MaxPending: 4, MaxDelay: time.Hour})
+	defer closeWriter(t, w)
+
+	first := make(chan error, 1)
+	go func() { first <- w.TryWrite(context.Background(), events(4, "first")) }()
+	waitFor(func() bool { return fake.callCount() == 1 })
+
+	if err := w.TryWrite(context.Background(), events(1, "busy")); !errors.Is(err, ErrBusy) {
+		t.Fatalf("TryWrite with a full buffer = %v, want ErrBusy", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := w.Write(ctx, events(1, "cancelled")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Write with a full buffer and a cancelled context = %v, want context.Canceled", err)
+	}
+	second := make(chan error, 1)
+	go func() { second <- w.Write(context.Background(), events(2, "second")) }()
+
+	fake.gate <- struct{}{} // let the first batch commit: room for the second
+	if err := <-first; err != nil {
+		t.Fatalf("first TryWrite: %v", err)
+	}
+	fake.gate <- struct{}{}
+	if err := <-second; err != nil {
+		t.Fatalf("waiting Write: %v", err)
+	}
+	if st := w.Stats(); st.Rows != 6 || st.Rejected != 1 {
+		t.Fatalf("Stats = %+v, want 6 rows and 1 rejection", st)
+	}
+}
+
+// TestCancelledCallerStillWritesOnce documents what a caller whose context
+// ends after its events were queued can rely on: it gets ctx.Err() at once,
+// and its events are written with their batch, exactly once.
+func TestCancelledCallerStillWritesOnce(t *testing.T) {
+	db := openTestDB(t)
+	fake := &fakeDriver{inner: db.drv, gate: make(chan struct{})}
+	w := newBatchWriter(fake, BatchConfig{MaxDelay: time.Millisecond})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Write(ctx, events(3, "abandoned")) }()
+	waitFor(func() bool { return fake.callCount() == 1 })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Write whose context ended = %v, want context.Canceled", err)
+	}
+	close(fake.gate)
+	closeWriter(t, w)
+	if got := countEvents(t, db); got != 3 {
+		t.Fatalf("table holds %d rows, want the 3 abandoned rows written once", got)
+	}
+}
+
+func TestInvalidEventsAreRefused(t *testing.T) {
+	fake := &fakeDriver{}
+	w := newBatchWriter(fake, BatchConfig{MaxBatch: 2, MaxPending: 3})
+	defer closeWriter(t, w)
+
+	bad := map[string][]Event{
+		"empty kind": {
+			{Kind: "", Payload: json.RawMessage(`{}`)},
+		},
+		"invalid json": {
+			{Kind: "k", Payload: json.RawMessage(`{"a":`)},
+		},
+		"bad utf-8": {
+			{Kind: "k", Payload: json.RawMessage("\"\xff\"")},
+		},
+		"nul escape": {
+			{Kind: "k", Payload: json.RawMessage(`"a\u0000b"`)},
+		},
+		"nul in kind": {
+			{Kind: "a\x00b"},
+		},
+		"one bad of two": {
+			{Kind: "ok"},
+			{Kind: "k", Payload: json.RawMessage(`nope`)},
+		},
+	}
+	for name, evs := range bad {
+		if err := w.Write(context.Background(), evs); !errors.Is(err, ErrInvalidEvent) {
+			t.Errorf("%s: Write = %v, want ErrInvalidEvent", name, err)
+		}
+	}
+	if err := w.Write(context.Background(), events(4, "big")); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Write of more events than MaxPending = %v, want ErrTooLarge", err)
+	}
+	if err := w.Write(context.Background(), nil); err != nil {
+		t.Errorf("Write of no events = %v, want nil", err)
+	}
+	noPayload := Event{Kind: "no-payload"}
+	if err := w.Write(context.Background(), []Event{noPayload}); err != nil {
+		t.Errorf("Write of an event without payload = %v, want nil (stored as null)", err)
+	}
+	if n := fake.callCount(); n != 1 {
+		t.Fatalf("driver saw %d batches, want only the valid one", n)
+	}
+}

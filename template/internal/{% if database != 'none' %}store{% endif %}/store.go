@@ -1,0 +1,192 @@
+// Package store owns the service's database: it opens and configures the
+// connection pools, applies the embedded migrations, and writes events in
+// batches through a BatchWriter.
+//
+// The acknowledgement contract is the point of the package: BatchWriter.Write
+// and BatchWriter.TryWrite return nil only after the transaction holding the
+// caller's events has committed. Every caller of a failed batch gets the error,
+// and no row is ever reported as stored when it was not. A caller's events are
+// never split: they commit together in one transaction or not at all.
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"unicode/utf8"
+)
+
+// Sentinel errors returned by the batch writer. Compare with errors.Is.
+var (
+	// ErrBusy means TryWrite found no room for the events: MaxPending rows are
+	// already waiting. Nothing was queued; the caller may retry later (an HTTP
+	// handler answers 503 with Retry-After).
+	ErrBusy = errors.New("store: batch writer busy")
+	// ErrClosed means the writer has begun to close, so the events were not
+	// queued, or (wrapped) that Close gave up before their batch was written.
+	ErrClosed = errors.New("store: batch writer closed")
+	// ErrTooLarge means one call carried more events than MaxPending, so it can
+	// never fit into the writer's buffer. Nothing was queued.
+	ErrTooLarge = errors.New("store: too many events in one call")
+	// ErrInvalidEvent means an event failed validation before it was queued
+	// (empty kind, invalid UTF-8 or JSON). Nothing from that call was queued.
+	ErrInvalidEvent = errors.New("store: invalid event")
+	// ErrOutcomeUnknown means the connection failed while the batch's COMMIT
+	// was in flight and the commit status could not be determined afterwards.
+	// The events may or may not be stored; the caller must not assume either.
+	ErrOutcomeUnknown = errors.New("store: commit outcome unknown")
+)
+
+// Event is one row of the events table. Payload must hold one JSON value; an
+// empty Payload is stored as JSON null.
+type Event struct {
+	Kind    string
+	Payload json.RawMessage
+}
+
+// DB is an open, migrated database. It is safe for concurrent use.
+type DB struct {
+	drv    driver
+	logger *slog.Logger
+}
+
+// driver is the seam between the database-independent code in this package
+// and the one database driver the service was generated with. Tests wrap it to
+// inject failures without touching package state.
+type driver interface {
+	// insertBatch writes all rows in one transaction. A nil error means the
+	// transaction committed; any other result means it did not, except for an
+	// error wrapping ErrOutcomeUnknown.
+	insertBatch(ctx context.Context, rows *rowBuffer) error
+	// insertOne writes one row in its own autocommitted statement; it is the
+	// unbatched baseline the benchmarks compare against.
+	insertOne(ctx context.Context, kind string, payload []byte) error
+	// transient reports whether err is worth retrying: the transaction did
+	// not commit and the same batch may succeed a moment later.
+	transient(err error) bool
+	ping(ctx context.Context) error
+	countEvents(ctx context.Context) (int64, error)
+	close() error
+}
+
+// Open opens the database named by databaseURL, configures it for batched
+// writes and applies the embedded migrations that are not applied yet. A nil
+// logger discards log output.
+func Open(ctx context.Context, databaseURL string, logger *slog.Logger) (*DB, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if strings.TrimSpace(databaseURL) == "" {
+		return nil, errors.New("open database: empty database URL")
+	}
+	drv, err := openDriver(ctx, databaseURL, logger)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return &DB{drv: drv, logger: logger}, nil
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.drv.ping(ctx); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+// CountEvents returns the number of stored events. It counts the whole table,
+// so it is meant for tests, demos and health pages, not for hot paths.
+func (db *DB) CountEvents(ctx context.Context) (int64, error) {
+	n, err := db.drv.countEvents(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count events: %w", err)
+	}
+	return n, nil
+}
+
+// Close closes the database. Close every BatchWriter that uses db first, so
+// that their pending events are written.
+func (db *DB) Close() error {
+	if err := db.drv.close(); err != nil {
+		return fmt.Errorf("close database: %w", err)
+	}
+	return nil
+}
+
+// jsonNull is what an event with an empty Payload stores.
+const jsonNull = "null"
+
+// validateEvents checks every event before any of them is queued, so that one
+// malformed event is refused on its own instead of failing the whole batch it
+// would share with other callers' events.
+func validateEvents(events []Event) error {
+	for i, e := range events {
+		switch {
+		case e.Kind == "":
+			return fmt.Errorf("%w: event %d: empty kind", ErrInvalidEvent, i)
+		case !utf8.ValidString(e.Kind) || strings.IndexByte(e.Kind, 0) >= 0:
+			// PostgreSQL text cannot hold NUL bytes or invalid UTF-8.
+			return fmt.Errorf("%w: event %d: kind is not valid UTF-8 text", ErrInvalidEvent, i)
+		case len(e.Payload) == 0:
+			continue
+		case !utf8.Valid(e.Payload) || !json.Valid(e.Payload):
+			return fmt.Errorf("%w: event %d: payload is not valid JSON", ErrInvalidEvent, i)
+		case bytes.Contains(e.Payload, []byte(`\u0000`)):
+			// PostgreSQL jsonb rejects the NUL escape; refuse it everywhere so
+			// that both databases accept the same events.
+			return fmt.Errorf(`%w: event %d: payload contains \u0000`, ErrInvalidEvent, i)
+		}
+	}
+	return nil
+}
+
+// rowBuffer holds the rows of one batch. Payload bytes are copied into one
+// shared byte slice, so a caller may reuse its buffers as soon as its call
+// returns (even when it returns early because its context ended), and the
+// slices are reused from batch to batch without reallocation.
+type rowBuffer struct {
+	kinds []string
+	ends  []int // payload i is data[ends[i-1]:ends[i]]
+	data  []byte
+}
+
+// maxRetainedPayloadBytes caps the payload storage a reset buffer keeps for
+// reuse, so that one huge batch does not pin its memory forever.
+const maxRetainedPayloadBytes = 4 << 20
+
+func (r *rowBuffer) len() int { return len(r.kinds) }
+
+func (r *rowBuffer) add(events []Event) {
+	for _, e := range events {
+		r.kinds = append(r.kinds, e.Kind)
+		if len(e.Payload) == 0 {
+			r.data = append(r.data, jsonNull...)
+		} else {
+			r.data = append(r.data, e.Payload...)
+		}
+		r.ends = append(r.ends, len(r.data))
+	}
+}
+
+func (r *rowBuffer) payload(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = r.ends[i-1]
+	}
+	return r.data[start:r.ends[i]]
+}
+
+func (r *rowBuffer) reset() {
+	clear(r.kinds) // drop the string references so the GC can free them
+	r.kinds = r.kinds[:0]
+	r.ends = r.ends[:0]
+	if cap(r.data) > maxRetainedPayloadBytes {
+		r.data = nil
+	} else {
+		r.data = r.data[:0]
+	}
+}
