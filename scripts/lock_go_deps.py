@@ -75,7 +75,7 @@ def lock(go_version: str, database: str, gomaxprocs: str, work: Path) -> None:
     (dst / "go.mod").write_text(f"module example.com/lock\n\ngo {go_version}\n")
     (dst / "go.sum").unlink(missing_ok=True)
     go("mod", "tidy", cwd=dst)
-    go("get", f"go@{go_version}", "toolchain@none", cwd=dst)
+    go("get", f"go@{go_version}.0", "toolchain@none", cwd=dst)
     go("mod", "tidy", cwd=dst)
     mod = (dst / "go.mod").read_text().split("\n", 1)[1].lstrip("\n")
     OUT.mkdir(parents=True, exist_ok=True)

@@ -308,8 +308,8 @@ func TestPermanentFailureReachesEveryCallerOfTheBatch(t *testing.T) {
 	if st := w.Stats(); st.Failures != 1 || st.Retries != 0 || st.Rows != 0 {
 		t.Fatalf("Stats = %+v, want 1 failure, no retry", st)
 	}
-	// The writer goes on after a failed batch.
-	if err := w.Write(context.Background(), events(1, "after")); err != nil {
+	// The writer goes on after a failed batch (5 events: a full batch).
+	if err := w.Write(context.Background(), events(5, "after")); err != nil {
 		t.Fatalf("Write after a failed batch: %v", err)
 	}
 }

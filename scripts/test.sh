@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs, from nothing, and run it.
+#   bash scripts/test.sh [pytest args...]
+# Installs: the package with its test extras (in .venv), golangci-lint (Go module proxy),
+# PostgreSQL (Debian package, when missing and running as root); starts a throwaway
+# PostgreSQL server on 127.0.0.1 for the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+GOLANGCI_LINT_VERSION=v2.15.0
+ACTIONLINT_VERSION=v1.7.12
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "scripts/test.sh: Go is required (go.dev/dl); the tests build the generated services" >&2
+  exit 1
+fi
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "--- installing PostgreSQL (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "scripts/test.sh: PostgreSQL server binaries not found; install the postgresql package" >&2
+    exit 1
+  fi
+fi
+
+echo "--- installing the package and its test extras into .venv"
+[[ -x .venv/bin/python ]] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+
+GOBIN="$(go env GOPATH)/bin"
+export PATH="$GOBIN:$PATH"
+if ! golangci-lint version 2>/dev/null | grep -q "${GOLANGCI_LINT_VERSION#v}"; then
+  echo "--- installing golangci-lint $GOLANGCI_LINT_VERSION (go install)"
+  GOTOOLCHAIN=local go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$GOLANGCI_LINT_VERSION"
+fi
+
+if ! actionlint -version 2>/dev/null | grep -q "${ACTIONLINT_VERSION#v}"; then
+  echo "--- installing actionlint $ACTIONLINT_VERSION (go install)"
+  GOTOOLCHAIN=local go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+fi
+
+echo "--- starting PostgreSQL on loopback"
+TEST_POSTGRES_URL="$(scripts/start-postgres.sh)"
+export TEST_POSTGRES_URL
+
+echo "--- static checks of the Python package"
+.venv/bin/ruff check scaffolder hooks tests scripts
+.venv/bin/ruff format --check scaffolder hooks tests scripts
+.venv/bin/mypy
+
+echo "--- test suite"
+exec .venv/bin/pytest "$@"

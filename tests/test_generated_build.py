@@ -1,0 +1,90 @@
+"""Every answer profile renders into a Go project that is formatted, tidy, vetted, linted and
+passes its own tests under the race detector."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import PROFILES, Rendered, go_env, need, run
+
+pytestmark = pytest.mark.go
+profile_names = list(PROFILES)
+
+
+@pytest.fixture(params=profile_names)
+def project(request: pytest.FixtureRequest, rendered_profiles: dict[str, Rendered]) -> Rendered:
+    return rendered_profiles[request.param]
+
+
+def test_rendered_files_follow_answers(project: Rendered) -> None:
+    p, a = project.path, project.answers
+    assert (p / "cmd" / "svc" / "main.go").is_file()
+    assert (p / ".copier-answers.yml").is_file()
+    assert (p / "Dockerfile").exists() == a.get("docker", True)
+    assert (p / "deploy" / "k8s" / "deployment.yaml").exists() == a.get("kubernetes", True)
+    assert (p / ".github" / "workflows" / "ci.yml").exists() == (a.get("ci", "github") == "github")
+    assert (p / "internal" / "store").exists() == (project.database != "none")
+    examples = a.get("examples", True)
+    assert (p / "internal" / "server" / "handlers_jobs.go").exists() == examples
+    go_mod = (p / "go.mod").read_text()
+    assert go_mod.startswith("module example.com/svc\n")
+    assert f"go {a.get('go_version', '1.26')}" in go_mod
+    automaxprocs = a.get("go_version") == "1.24" or a.get("gomaxprocs") == "automaxprocs"
+    assert ("go.uber.org/automaxprocs" in go_mod) == automaxprocs
+    # Nothing unrendered leaks into the output.
+    for f in p.rglob("*"):
+        if f.is_file() and ".git" not in f.parts:
+            text = f.read_text(errors="replace")
+            assert "{{" not in text or f.suffix == ".md", f"unrendered Jinja in {f}"
+            assert "{%" not in text, f"unrendered Jinja in {f}"
+
+
+def test_gofmt_clean(project: Rendered) -> None:
+    need("go")
+    out = run(["gofmt", "-l", "."], project.path).stdout.strip()
+    assert out == "", f"gofmt would reformat: {out}"
+
+
+def test_go_mod_is_complete_and_tidy(project: Rendered) -> None:
+    """go.mod and go.sum ship complete: a fresh project needs no `go mod tidy`."""
+    need("go")
+    run(["go", "mod", "tidy", "-diff"], project.path)
+    run(["go", "mod", "verify"], project.path)
+
+
+def test_go_vet(project: Rendered) -> None:
+    need("go")
+    run(["go", "vet", "./..."], project.path)
+
+
+def test_go_test_race(project: Rendered, request: pytest.FixtureRequest) -> None:
+    need("go")
+    env = go_env()
+    if project.database == "postgres":
+        env["TEST_POSTGRES_URL"] = request.getfixturevalue("postgres_url")
+    run(["go", "test", "-race", "-count=1", "./..."], project.path, env=env, timeout=1500)
+
+
+def test_golangci_lint(project: Rendered) -> None:
+    need("go")
+    lint = need("golangci-lint")
+    run([lint, "run", "./..."], project.path, timeout=1200)
+
+
+def test_fuzz_seed_corpora_run_as_tests(rendered_profiles: dict[str, Rendered]) -> None:
+    """The request decoders' fuzz targets exist and their seed corpus passes."""
+    need("go")
+    project = rendered_profiles["default"]
+    out = run(["go", "test", "-run", "^Fuzz", "-v", "./internal/server/"], project.path).stdout
+    assert "--- PASS: FuzzDecodeEvents" in out
+    assert "--- PASS: FuzzDecodeJob" in out
+
+
+def test_no_init_no_blank_pprof_import(rendered_profiles: dict[str, Rendered]) -> None:
+    for project in rendered_profiles.values():
+        for f in project.path.rglob("*.go"):
+            text = f.read_text()
+            assert "\nfunc init()" not in text, f"init() in {f}"
+            assert '_ "net/http/pprof"' not in text, f"blank pprof import in {f}"
+            assert "http.DefaultServeMux" not in text, f"DefaultServeMux used in {f}"
+

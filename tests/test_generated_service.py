@@ -1,0 +1,186 @@
+"""The generated service as a real process: endpoints over real sockets, pprof only on the
+private listener, and a SIGTERM shutdown that fails readiness first and exits 0."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from _service import request, start
+from conftest import Rendered
+
+pytestmark = [pytest.mark.go, pytest.mark.e2e]
+
+
+def test_default_service_endpoints(built_binaries: dict[str, Path], tmp_path: Path) -> None:
+    svc = start(built_binaries["default"], {"DATABASE_URL": f"file:{tmp_path / 'e2e.db'}"}, cwd=tmp_path)
+    try:
+        assert request("GET", svc.public + "/livez").status == 200
+        assert request("GET", svc.public + "/readyz").status == 200
+        # pprof and expvar are never on the public listener.
+        for path in ("/debug/pprof/", "/debug/pprof/profile?seconds=1", "/debug/vars"):
+            assert request("GET", svc.public + path).status == 404, path
+        # ...but they are on the private one.
+        assert request("GET", svc.debug + "/debug/pprof/").status == 200
+        vars_ = request("GET", svc.debug + "/debug/vars").json()
+        assert vars_["gomaxprocs"] >= 1
+        assert "gomemlimit" in vars_
+        assert vars_["runtime_sizing"]["gomaxprocs_source"]
+        assert "workerpool" in vars_ and "batchwriter" in vars_
+        # The demo endpoints work end to end.
+        assert request("POST", svc.public + "/v1/jobs", b'{"duration_ms": 5}').status == 202
+        before = request("GET", svc.public + "/v1/events/count").json()["count"]
+        body = json.dumps([{"kind": "e2e", "payload": {"i": i}} for i in range(3)]).encode()
+        resp = request("POST", svc.public + "/v1/events", body)
+        assert resp.status == 202, resp.body
+        assert resp.json() == {"stored": 3}
+        assert request("GET", svc.public + "/v1/events/count").json()["count"] == before + 3
+        # Bad input gets the right status and changes nothing.
+        assert request("POST", svc.public + "/v1/events", b"[{").status == 400
+        assert request("POST", svc.public + "/v1/events", b"x" * (2 << 20)).status == 413
+        assert request("GET", svc.public + "/v1/events/count").json()["count"] == before + 3
+        # The start-up log says how the runtime was sized.
+        sized = svc.wait_for_log("runtime sized")
+        assert sized["gomaxprocs"] == vars_["gomaxprocs"]
+    finally:
+        svc.signal()
+        assert svc.wait() == 0
+        svc.stop()
+
+
+def test_sigterm_fails_readiness_first_and_finishes_in_flight(
+    built_binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    # A slow upstream keeps a GET /v1/fanout request in flight while SIGTERM arrives.
+    got_request = threading.Event()
+
+    class SlowUpstream(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            got_request.set()
+            time.sleep(2)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowUpstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    svc = start(
+        built_binaries["default"],
+        {
+            "DATABASE_URL": f"file:{tmp_path / 'e2e.db'}",
+            "SHUTDOWN_DRAIN_DELAY": "1s",
+            "UPSTREAM_URLS": f"http://127.0.0.1:{upstream.server_port}/slow",
+            "FANOUT_TIMEOUT": "10s",
+        },
+        cwd=tmp_path,
+    )
+    try:
+        assert request("GET", svc.public + "/readyz").status == 200
+        # An accepted pool job must run to completion before exit, too.
+        assert request("POST", svc.public + "/v1/jobs", b'{"duration_ms": 1500}').status == 202
+        in_flight: dict[str, object] = {}
+
+        def call_fanout() -> None:
+            resp = request("GET", svc.public + "/v1/fanout", timeout=30)
+            in_flight["status"] = resp.status
+            in_flight["body"] = resp.json()
+
+        caller = threading.Thread(target=call_fanout)
+        caller.start()
+        assert got_request.wait(10), "the fan-out request never reached the upstream"
+        svc.signal()
+        svc.wait_for_log("shutdown signal received", timeout=10)
+        # During the drain delay: readiness fails at once, liveness still answers.
+        assert request("GET", svc.public + "/readyz").status == 503
+        assert request("GET", svc.public + "/livez").status == 200
+        # Exit 0 also means the pool ran the accepted 1.5 s job: Shutdown reports unfinished work.
+        assert svc.wait(timeout=30) == 0
+        caller.join(10)
+        assert in_flight.get("status") == 200, in_flight
+        assert any(line.get("msg") == "stopped cleanly" for line in svc.logs)
+    finally:
+        svc.stop()
+        upstream.shutdown()
+
+
+def test_debug_listener_refuses_non_loopback_without_opt_in(
+    built_binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    proc = subprocess.run(
+        [str(built_binaries["default"])],
+        env={"HTTP_ADDR": "127.0.0.1:0", "DEBUG_ADDR": "0.0.0.0:0"},
+        cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert proc.returncode != 0
+    assert "DEBUG_ALLOW_EXTERNAL" in proc.stderr
+    assert "goroutine" not in proc.stderr  # a message, not a crash
+
+
+def test_debug_listener_opt_in_logs_a_warning(built_binaries: dict[str, Path], tmp_path: Path) -> None:
+    svc = start(
+        built_binaries["default"],
+        {"DATABASE_URL": f"file:{tmp_path / 'e2e.db'}", "DEBUG_ADDR": "0.0.0.0:0", "DEBUG_ALLOW_EXTERNAL": "true"},
+        cwd=tmp_path,
+    )
+    try:
+        warning = svc.wait_for_log("debug listener is not loopback-only: pprof and expvar are reachable from the network")
+        assert warning["level"] == "WARN"
+    finally:
+        svc.signal()
+        assert svc.wait() == 0
+
+
+def test_debug_listener_unreachable_on_non_loopback_address(
+    built_binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    """By default the private listener binds 127.0.0.1 only: the machine's other addresses refuse."""
+    svc = start(built_binaries["default"], {"DATABASE_URL": f"file:{tmp_path / 'e2e.db'}"}, cwd=tmp_path)
+    try:
+        port = int(svc.debug.rsplit(":", 1)[1])
+        host_ips = {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)}
+        for ip in sorted(ip for ip in host_ips if not ip.startswith("127.")):
+            with socket.socket() as s:
+                s.settimeout(2)
+                assert s.connect_ex((ip, port)) != 0, f"debug port reachable on {ip}"
+    finally:
+        svc.signal()
+        assert svc.wait() == 0
+
+
+def test_postgres_service_round_trip(
+    built_binaries: dict[str, Path], rendered_profiles: dict[str, Rendered], postgres_url: str, tmp_path: Path
+) -> None:
+    svc = start(built_binaries["postgres"], {"DATABASE_URL": postgres_url}, cwd=tmp_path)
+    try:
+        assert request("GET", svc.public + "/readyz").status == 200
+        before = request("GET", svc.public + "/v1/events/count").json()["count"]
+        body = "\n".join(json.dumps({"kind": "pg", "payload": {"i": i}}) for i in range(5)).encode()
+        resp = request("POST", svc.public + "/v1/events", body, headers={"Content-Type": "application/x-ndjson"})
+        assert resp.status == 202, resp.body
+        # The 202 already means committed: the count is exact with no wait.
+        assert request("GET", svc.public + "/v1/events/count").json()["count"] == before + 5
+    finally:
+        svc.signal()
+        assert svc.wait() == 0
+
+
+def test_postgres_service_without_database_url_fails_clearly(
+    built_binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    proc = subprocess.run(
+        [str(built_binaries["postgres"])], env={"HTTP_ADDR": "127.0.0.1:0"}, cwd=tmp_path,
+        capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert proc.returncode == 1
+    assert "DATABASE_URL is required" in proc.stderr
