@@ -8,8 +8,11 @@ template/ or to take newer dependency versions:
     python scripts/lock_go_deps.py            # all profiles
     python scripts/lock_go_deps.py go1.26-sqlite-runtime
 
-For each profile it renders the template, lets `go mod tidy` pick the newest versions, then
-`go get go@<version>` downgrades modules that need a newer Go than the profile declares.
+For each profile it renders the template, lets `go mod tidy` pick the newest versions of the
+service's dependencies, adds the pinned developer tools (`tool` lines in go.mod, run with
+`go tool NAME`), then `go get go@<version>` downgrades modules that need a newer Go than the profile
+declares. The tools are pinned per Go version because a downgrade would otherwise drop them
+(golang.org/x/perf has no tagged releases to fall back to).
 """
 
 from __future__ import annotations
@@ -29,6 +32,22 @@ OUT = ROOT / "includes" / "gomod"
 GO_VERSIONS = ("1.24", "1.25", "1.26")
 DATABASES = ("sqlite", "postgres", "none")
 MAXPROCS = ("runtime", "automaxprocs")
+
+# Developer tools every generated project runs with `go tool` (make bench-compare, make vuln,
+# CI): package path -> {profile Go version: version}. Each pin is the newest release whose
+# go.mod accepts that Go version; raise them together with the template.
+TOOLS: dict[str, dict[str, str]] = {
+    "golang.org/x/perf/cmd/benchstat": {
+        "1.26": "v0.0.0-20260908200009-22c9c6c9d4da",  # go 1.26.0
+        "1.25": "v0.0.0-20260709024250-82a0b07e230d",  # go 1.25.0
+        "1.24": "v0.0.0-20260112171951-5abaabe9f1bd",  # go 1.24.0
+    },
+    "golang.org/x/vuln/cmd/govulncheck": {
+        "1.26": "v1.9.0",  # go 1.26.0
+        "1.25": "v1.7.0",  # go 1.25.0
+        "1.24": "v1.1.4",  # go 1.22.0 (v1.2.0 and later need go 1.25)
+    },
+}
 
 
 def profiles() -> list[tuple[str, str, str]]:
@@ -74,14 +93,29 @@ def lock(go_version: str, database: str, gomaxprocs: str, work: Path) -> None:
     copier.run_copy(str(template_copy(work)), dst, data=data, defaults=True, quiet=True)
     (dst / "go.mod").write_text(f"module example.com/lock\n\ngo {go_version}\n")
     (dst / "go.sum").unlink(missing_ok=True)
+    # The service's own dependencies first, at their newest: added after the tools, they would
+    # stay at whatever older version a tool happens to require.
+    go("mod", "tidy", cwd=dst)
+    go("get", "-tool", *(f"{pkg}@{pins[go_version]}" for pkg, pins in TOOLS.items()), cwd=dst)
     go("mod", "tidy", cwd=dst)
     go("get", f"go@{go_version}.0", "toolchain@none", cwd=dst)
     go("mod", "tidy", cwd=dst)
     mod = (dst / "go.mod").read_text().split("\n", 1)[1].lstrip("\n")
+    check_tools(mod, go_version)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{key(go_version, database, gomaxprocs)}.mod").write_text(mod)
     shutil.copy(dst / "go.sum", OUT / f"{key(go_version, database, gomaxprocs)}.sum")
     print(f"locked {key(go_version, database, gomaxprocs)}", flush=True)
+
+
+def check_tools(mod: str, go_version: str) -> None:
+    """Fail when the Go downgrade dropped or moved a pinned tool."""
+    for pkg, pins in TOOLS.items():
+        module = "/".join(pkg.split("/")[:3])
+        if f"tool {pkg}" not in mod and f"\t{pkg}\n" not in mod:
+            raise SystemExit(f"go {go_version}: the tool line for {pkg} is missing from go.mod")
+        if f"{module} {pins[go_version]}" not in mod:
+            raise SystemExit(f"go {go_version}: {module} is not at the pinned {pins[go_version]}")
 
 
 def main(argv: list[str]) -> int:

@@ -84,6 +84,16 @@ class Cgroup:
                         return int(line.split()[1])
         return 0
 
+    def peak_memory(self) -> int | None:
+        """Highest memory use the kernel charged to the cgroup (bytes; page cache included), or
+        None where the kernel does not record it (cgroup v2 before Linux 5.19)."""
+        for d in self.dirs:
+            for name in ("memory.max_usage_in_bytes", "memory.peak"):
+                f = d / name
+                if f.exists():
+                    return int(f.read_text().split()[0])
+        return None
+
     def close(self) -> None:
         for d in self.dirs:
             try:

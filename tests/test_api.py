@@ -279,12 +279,21 @@ def test_destination_that_is_a_file_is_refused(tmp_path: Path, tiny_template: Te
         new_quietly(tmp_path / "demo", template=str(tiny_template.root))
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
 def test_unwritable_parent_is_refused(tmp_path: Path, tiny_template: TemplateRepo) -> None:
     parent = tmp_path / "locked"
     parent.mkdir(mode=0o500)
-    with pytest.raises(DestinationError, match="not writable"):
-        new_quietly(parent / "demo", template=str(tiny_template.root))
+    mounted = False
+    if os.geteuid() == 0:
+        # Root ignores permission bits; a read-only file system stops root too.
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro", "tmpfs", str(parent)], check=True)
+        mounted = True
+    try:
+        with pytest.raises(DestinationError, match="not writable"):
+            new_quietly(parent / "demo", template=str(tiny_template.root))
+        assert not (parent / "demo").exists()
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(parent)], check=True)
 
 
 def test_unknown_template_source_is_refused(tmp_path: Path) -> None:

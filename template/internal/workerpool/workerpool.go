@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -69,11 +70,6 @@ type Stats struct {
 	Running   int    // tasks being run right now
 }
 
-// closedBit marks the intake closed in Pool.state. The bits below it count
-// the submitters that are between their closed check and the end of their
-// send attempt.
-const closedBit = int64(1) << 62
-
 // cacheLineSize is the cache line size of common server CPUs.
 const cacheLineSize = 64
 
@@ -94,31 +90,42 @@ type workerCounters struct {
 
 // Pool is a bounded, panic-safe worker pool. Create it with New and stop it
 // with Shutdown. All methods are safe for concurrent use.
+//
+// The queue is a ring buffer under a sync.Mutex rather than a buffered
+// channel. Its critical sections are a few loads and stores, and a waiter on
+// a sync.Mutex parks its goroutine, while a channel's lock is a runtime lock
+// that spins and then sleeps the thread: measured with 64 submitters and
+// short tasks, a channel-based version of this pool spent more time in that
+// lock than in the tasks. Goroutines block on channels only when there is
+// nothing to do: idle workers on wake, Submit calls on room.
 type Pool struct {
 	// Set by New and only read afterwards.
-	tasks    chan Task
-	closing  chan struct{}   // closed when Shutdown begins; wakes blocked Submit calls
-	done     chan struct{}   // closed when the last worker has exited
 	ctx      context.Context // handed to every task
 	cancel   context.CancelCauseFunc
 	logger   *slog.Logger
 	counters []workerCounters
+	limit    int           // queue capacity; tasks beyond it go only to idle workers
+	wake     chan struct{} // one token per idle worker woken; capacity = workers
+	room     chan struct{} // a token telling one waiting Submit to look again
+	closing  chan struct{} // closed when Shutdown begins; wakes waiting Submit calls
+	done     chan struct{} // closed when the last worker has exited
 
-	// Keeps the fields below, which every submission writes, off the
-	// cache line of the fields above, which every task reads.
+	// Keeps the fields below, written on every submission and dequeue,
+	// off the cache line of the read-only fields above.
 	_ [cacheLineSize]byte
 
-	// state is closedBit once Shutdown has begun, plus the number of
-	// submitters that may still send on tasks. The channel is closed
-	// only when the intake is closed and no submitter is left, so a send
-	// never meets a closed channel and no accepted task is stranded.
-	state     atomic.Int64
+	mu      sync.Mutex
+	ring    []Task // queued tasks, ring[head] first; len(ring) = limit + workers
+	head    int
+	n       int  // tasks in ring
+	idle    int  // workers waiting on wake that no token has been sent to yet
+	waiting int  // Submit calls waiting on room
+	closed  bool // Shutdown has begun: no task is accepted any more
+
 	submitted atomic.Uint64
 	rejected  atomic.Uint64
-
-	live       atomic.Int64 // workers that have not exited
-	beginOnce  sync.Once    // begins Shutdown
-	closeTasks sync.Once    // closes tasks
+	live      atomic.Int64 // workers that have not exited
+	beginOnce sync.Once    // begins Shutdown
 }
 
 // New starts a pool with the workers that cfg asks for. The workers run
@@ -128,12 +135,12 @@ func New(cfg Config) *Pool {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	queue := cfg.QueueSize
+	limit := cfg.QueueSize
 	switch {
-	case queue == 0:
-		queue = 64 * workers
-	case queue < 0:
-		queue = 0
+	case limit == 0:
+		limit = 64 * workers
+	case limit < 0:
+		limit = 0
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -141,13 +148,19 @@ func New(cfg Config) *Pool {
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	p := &Pool{
-		tasks:    make(chan Task, queue),
-		closing:  make(chan struct{}),
-		done:     make(chan struct{}),
 		ctx:      ctx,
 		cancel:   cancel,
 		logger:   logger,
 		counters: make([]workerCounters, workers),
+		limit:    limit,
+		wake:     make(chan struct{}, workers),
+		room:     make(chan struct{}, 1),
+		closing:  make(chan struct{}),
+		done:     make(chan struct{}),
+		// A task beyond limit is accepted only for an idle worker, and
+		// workers go idle only when the ring is empty, so the ring never
+		// holds more than limit + workers tasks.
+		ring: make([]Task, limit+workers),
 	}
 	p.live.Store(int64(workers))
 	for i := range p.counters {
@@ -164,21 +177,18 @@ func (p *Pool) TrySubmit(task Task) error {
 		p.rejected.Add(1)
 		return ErrNilTask
 	}
-	if p.state.Add(1)&closedBit != 0 {
-		p.leave()
+	p.mu.Lock()
+	if err := p.admit(); err != nil {
+		p.mu.Unlock()
 		p.rejected.Add(1)
-		return ErrClosed
+		return err
 	}
-	select {
-	case p.tasks <- task:
-		p.submitted.Add(1)
-		p.leave()
-		return nil
-	default:
-		p.leave()
-		p.rejected.Add(1)
-		return ErrQueueFull
+	wake := p.push(task)
+	p.mu.Unlock()
+	if wake {
+		p.wake <- struct{}{}
 	}
+	return nil
 }
 
 // Submit queues task, waiting for a free slot if need be. It returns nil
@@ -191,43 +201,114 @@ func (p *Pool) Submit(ctx context.Context, task Task) error {
 		p.rejected.Add(1)
 		return ErrNilTask
 	}
-	if p.state.Add(1)&closedBit != 0 {
-		p.leave()
-		p.rejected.Add(1)
-		return ErrClosed
+	p.mu.Lock()
+	for {
+		err := p.admit()
+		if err == nil {
+			wake := p.push(task)
+			// Room may remain for another waiting Submit that missed
+			// a token; pass it on.
+			p.signalRoomLocked()
+			p.mu.Unlock()
+			if wake {
+				p.wake <- struct{}{}
+			}
+			return nil
+		}
+		if !errors.Is(err, ErrQueueFull) {
+			p.mu.Unlock()
+			p.rejected.Add(1)
+			return err
+		}
+		p.waiting++
+		p.mu.Unlock()
+		select {
+		case <-p.room:
+			err = nil
+		case <-p.closing:
+			err = ErrClosed
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		p.mu.Lock()
+		p.waiting--
+		if err != nil {
+			p.mu.Unlock()
+			p.rejected.Add(1)
+			return err
+		}
 	}
-	select {
-	case p.tasks <- task:
-		p.submitted.Add(1)
-		p.leave()
+}
+
+// admit reports whether one more task may be queued now. p.mu is held.
+func (p *Pool) admit() error {
+	switch {
+	case p.closed:
+		return ErrClosed
+	case p.n < p.limit || p.idle > 0:
 		return nil
 	default:
-	}
-	var err error
-	select {
-	case p.tasks <- task:
-		p.submitted.Add(1)
-		p.leave()
-		return nil
-	case <-p.closing:
-		err = ErrClosed
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	p.leave()
-	p.rejected.Add(1)
-	return err
-}
-
-// leave ends a submission. The last submitter out after the intake closed
-// closes the task channel, which lets the workers drain it and exit.
-func (p *Pool) leave() {
-	if p.state.Add(-1) == closedBit {
-		p.closeTasks.Do(p.closeTaskChan)
+		return ErrQueueFull
 	}
 }
 
-func (p *Pool) closeTaskChan() { close(p.tasks) }
+// push appends task to the ring and reports whether an idle worker must be
+// woken, in which case the caller sends it a token after unlocking. p.mu is
+// held and admit has returned nil.
+func (p *Pool) push(task Task) (wake bool) {
+	i := p.head + p.n
+	if i >= len(p.ring) {
+		i -= len(p.ring)
+	}
+	p.ring[i] = task
+	p.n++
+	// Counted before any worker can take the task, so Stats never sees
+	// more tasks started than submitted.
+	p.submitted.Add(1)
+	if p.idle > 0 {
+		p.idle--
+		return true
+	}
+	return false
+}
+
+// signalRoomLocked wakes one waiting Submit if there is room for it. A
+// pending token already covers it, so the send never blocks. p.mu is held.
+func (p *Pool) signalRoomLocked() {
+	if p.waiting > 0 && (p.n < p.limit || p.idle > 0) {
+		select {
+		case p.room <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// next returns the next task for a worker, waiting while the ring is
+// empty. It returns false once the pool is closed and the ring is empty.
+func (p *Pool) next() (Task, bool) {
+	p.mu.Lock()
+	for p.n == 0 {
+		if p.closed {
+			p.mu.Unlock()
+			return nil, false
+		}
+		p.idle++
+		p.signalRoomLocked() // an idle worker is room when there is no queue
+		p.mu.Unlock()
+		<-p.wake
+		p.mu.Lock()
+	}
+	task := p.ring[p.head]
+	p.ring[p.head] = nil // let the task's closure be collected
+	p.head++
+	if p.head == len(p.ring) {
+		p.head = 0
+	}
+	p.n--
+	p.signalRoomLocked()
+	p.mu.Unlock()
+	return task, true
+}
 
 // Shutdown stops the intake, waits until every accepted task has run and
 // every worker has exited, and returns nil. Submissions that race with it
@@ -260,20 +341,25 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 	}
 }
 
+// beginShutdown closes the intake. From here on a worker that finds the
+// ring empty exits; idle workers are woken to find that out.
 func (p *Pool) beginShutdown() {
-	if p.state.Or(closedBit) == 0 {
-		// No submitter is between its check and its send; nobody
-		// else will close the channel.
-		p.closeTasks.Do(p.closeTaskChan)
+	p.mu.Lock()
+	p.closed = true
+	idle := p.idle
+	p.idle = 0
+	p.mu.Unlock()
+	for range idle {
+		p.wake <- struct{}{}
 	}
 	close(p.closing)
 }
 
 // Stats returns the pool's counters. It takes no lock and allocates nothing.
 func (p *Pool) Stats() Stats {
-	var started, completed, panicked uint64
-	// Every worker's completed count is read before any started count,
-	// so started >= completed and Running is never negative.
+	// Every completed count is read before any started count, and those
+	// before submitted, so Running and Queued are never negative.
+	var completed, panicked, started uint64
 	for i := range p.counters {
 		completed += p.counters[i].completed.Load()
 		panicked += p.counters[i].panicked.Load()
@@ -281,18 +367,27 @@ func (p *Pool) Stats() Stats {
 	for i := range p.counters {
 		started += p.counters[i].started.Load()
 	}
+	submitted := p.submitted.Load()
 	return Stats{
-		Submitted: p.submitted.Load(),
+		Submitted: submitted,
 		Completed: completed,
 		Rejected:  p.rejected.Load(),
 		Panicked:  panicked,
-		Queued:    len(p.tasks),
-		Running:   int(started - completed),
+		Queued:    clampInt(submitted - started),
+		Running:   clampInt(started - completed),
 	}
 }
 
-// work is the body of one worker goroutine: it runs tasks until the task
-// channel is closed and empty.
+// clampInt converts a count to int, saturating instead of wrapping.
+func clampInt(u uint64) int {
+	if u > math.MaxInt {
+		return math.MaxInt
+	}
+	return int(u)
+}
+
+// work is the body of one worker goroutine: it runs tasks until the pool is
+// closed and the queue is empty.
 func (p *Pool) work(c *workerCounters) {
 	drained := false
 	defer func() {
@@ -308,10 +403,14 @@ func (p *Pool) work(c *workerCounters) {
 			close(p.done)
 		}
 	}()
-	for task := range p.tasks {
+	for {
+		task, ok := p.next()
+		if !ok {
+			drained = true
+			return
+		}
 		p.run(c, task)
 	}
-	drained = true
 }
 
 // run runs one task, turning a panic into a log record and a count.

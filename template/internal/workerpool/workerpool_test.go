@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -19,11 +18,19 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// discardLogger returns a logger that is enabled for errors (so the pool
-// takes the full panic path, stack capture included) but writes nowhere.
+// discardLogger returns a logger that is enabled at every level, so the
+// pool takes its full panic path (stack capture included), but formats and
+// writes nothing.
 func discardLogger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
+	return slog.New(discardHandler{})
 }
+
+type discardHandler struct{}
+
+func (discardHandler) Enabled(context.Context, slog.Level) bool  { return true }
+func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
+func (h discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h discardHandler) WithGroup(string) slog.Handler           { return h }
 
 // blocker occupies workers until released, so tests can fill the queue
 // without racing the workers.
@@ -141,6 +148,34 @@ func TestNegativeQueueSizeMeansNoQueue(t *testing.T) {
 	}
 	<-ran
 	shutdown(t, p)
+}
+
+// TestBlockedSubmittersAllGetThrough keeps a one-slot queue permanently
+// full, so nearly every Submit waits for room: a lost wake-up would hang it.
+func TestBlockedSubmittersAllGetThrough(t *testing.T) {
+	for _, queue := range []int{1, -1} { // one slot, and no queue at all
+		p := New(Config{Workers: 2, QueueSize: queue})
+		const submitters, each = 16, 500
+		var ran atomic.Int64
+		var wg sync.WaitGroup
+		for range submitters {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range each {
+					if err := p.Submit(context.Background(), func(context.Context) { ran.Add(1) }); err != nil {
+						t.Errorf("Submit = %v", err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		shutdown(t, p)
+		if got := ran.Load(); got != submitters*each {
+			t.Fatalf("QueueSize %d: ran %d tasks, want %d", queue, got, submitters*each)
+		}
+	}
 }
 
 func TestSubmitReturnsWhenContextEnds(t *testing.T) {
