@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable
@@ -52,10 +53,8 @@ class Cgroup:
         (mem / "memory.limit_in_bytes").write_text(str(memory_bytes))
         swap = mem / "memory.memsw.limit_in_bytes"
         if swap.exists():
-            try:
+            with contextlib.suppress(OSError):
                 swap.write_text(str(memory_bytes))
-            except OSError:
-                pass
         return cls(dirs=[cpu, mem], procs_files=[cpu / "cgroup.procs", mem / "cgroup.procs"])
 
     def enter(self) -> Callable[[], None]:
@@ -96,7 +95,5 @@ class Cgroup:
 
     def close(self) -> None:
         for d in self.dirs:
-            try:
+            with contextlib.suppress(OSError):
                 d.rmdir()
-            except OSError:
-                pass

@@ -73,7 +73,8 @@ def start_load(loadgen: Path, plan: dict[str, Any]) -> Load:
     proc = subprocess.Popen(
         [str(loadgen)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    assert proc.stdin is not None and proc.stderr is not None
+    assert proc.stdin is not None
+    assert proc.stderr is not None
     proc.stdin.write(json.dumps(plan).encode())
     proc.stdin.close()
     proc.stdin = None  # communicate() must not flush it again
@@ -236,14 +237,10 @@ def http_status(url: str, timeout: float = 5) -> int | str:
             return int(resp.status)
     except urllib.error.HTTPError as err:
         return int(err.code)
-    except urllib.error.URLError as err:
-        reason = err.reason
-        if isinstance(reason, ConnectionRefusedError):
-            return "refused"
-        if isinstance(reason, ConnectionResetError):
-            return "reset"
-        return f"error: {reason}"
-    except ConnectionResetError:
-        return "reset"
-    except OSError as err:
-        return f"error: {err}"
+    except (urllib.error.URLError, OSError) as err:
+        reason = getattr(err, "reason", err)
+        classes: dict[type, str] = {
+            ConnectionRefusedError: "refused",
+            ConnectionResetError: "reset",
+        }
+        return classes.get(type(reason), f"error: {reason}")

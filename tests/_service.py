@@ -27,8 +27,13 @@ class Response:
         return json.loads(self.body)
 
 
-def request(method: str, url: str, body: bytes | None = None, timeout: float = 10,
-            headers: dict[str, str] | None = None) -> Response:
+def request(
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    timeout: float = 10,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """One HTTP request; HTTP error statuses are returned, not raised."""
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
@@ -62,7 +67,9 @@ class Service:
                 continue
             if line.get("msg") == msg:
                 return line
-        raise AssertionError(f"service never logged {msg!r}; exit={self.proc.poll()} logs={self.logs[-10:]}")
+        raise AssertionError(
+            f"service never logged {msg!r}; exit={self.proc.poll()} logs={self.logs[-10:]}"
+        )
 
     def signal(self, sig: int = signal.SIGTERM) -> None:
         self.proc.send_signal(sig)
@@ -76,13 +83,32 @@ class Service:
             self.proc.wait(timeout=10)
 
 
-def start(binary: Path, env: dict[str, str], *, cwd: Path,
-          preexec: Callable[[], None] | None = None, args: Sequence[str] = ()) -> Service:
+def start(
+    binary: Path,
+    env: dict[str, str],
+    *,
+    cwd: Path,
+    preexec: Callable[[], None] | None = None,
+    args: Sequence[str] = (),
+) -> Service:
     """Start binary with env (on top of a minimal environment) and wait for its listeners."""
-    full_env = {"PATH": os.environ.get("PATH", ""), "HTTP_ADDR": "127.0.0.1:0",
-                "DEBUG_ADDR": "127.0.0.1:0", "SHUTDOWN_DRAIN_DELAY": "0s", **env}
-    proc = subprocess.Popen([str(binary), *args], cwd=cwd, env=full_env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, preexec_fn=preexec)  # noqa: PLW1509
+    full_env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HTTP_ADDR": "127.0.0.1:0",
+        "DEBUG_ADDR": "127.0.0.1:0",
+        "SHUTDOWN_DRAIN_DELAY": "0s",
+        **env,
+    }
+    proc = subprocess.Popen(
+        [str(binary), *args],
+        cwd=cwd,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        # The cgroup move must happen in the child before exec; it writes one file and
+        # takes no locks, which is what makes preexec_fn safe despite the pump threads.
+        preexec_fn=preexec,  # noqa: PLW1509
+    )
     svc = Service(proc=proc)
 
     def pump() -> None:

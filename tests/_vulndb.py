@@ -36,22 +36,29 @@ def download_vulndb(work: Path) -> tuple[Path, str]:
     return osv_dir, when
 
 
-def build_database(entries: list[dict[str, Any]], raw: list[bytes], out: Path, modified: str) -> int:
+def build_database(
+    entries: list[dict[str, Any]], raw: list[bytes], out: Path, modified: str
+) -> int:
     """Write the v1 layout for entries (raw holds each entry's original JSON text)."""
     (out / "ID").mkdir(parents=True, exist_ok=True)
     (out / "index").mkdir(parents=True, exist_ok=True)
     modules: dict[str, list[dict[str, str]]] = {}
-    vulns = []
+    vulns: list[dict[str, Any]] = []
     for entry, text in zip(entries, raw, strict=True):
         (out / "ID" / f"{entry['id']}.json").write_bytes(text)
-        vulns.append({"id": entry["id"], "modified": entry["modified"], "aliases": entry.get("aliases", [])})
+        vulns.append(
+            {"id": entry["id"], "modified": entry["modified"], "aliases": entry.get("aliases", [])}
+        )
         for affected in entry.get("affected", []):
             path = affected["package"]["name"]
             modules.setdefault(path, []).append({"id": entry["id"], "modified": entry["modified"]})
-    index = [{"path": p, "vulns": sorted(v, key=lambda x: x["id"])} for p, v in sorted(modules.items())]
+    index: list[dict[str, Any]] = [
+        {"path": path, "vulns": sorted(vulns_of, key=lambda v: v["id"])}
+        for path, vulns_of in sorted(modules.items())
+    ]
     (out / "index" / "modules.json").write_text(json.dumps(index, separators=(",", ":")))
     (out / "index" / "vulns.json").write_text(
-        json.dumps(sorted(vulns, key=lambda v: v["id"]), separators=(",", ":"))
+        json.dumps(sorted(vulns, key=lambda v: str(v["id"])), separators=(",", ":"))
     )
     # db.json's "modified" is the newest change in the database: the pinned commit's time (the
     # OSV files in the repository carry zero timestamps; vuln.go.dev fills them at deploy).
@@ -90,11 +97,17 @@ def synthetic_entry(vuln_id: str, module: str, package: str, symbols: list[str])
 
 def install_govulncheck(gobin: Path, work: Path) -> Path:
     """go install govulncheck at the pinned version into gobin (module proxy)."""
-    run(["go", "install", f"{GOVULNCHECK}@{GOVULNCHECK_VERSION}"], work, env=go_env(GOBIN=str(gobin)))
+    run(
+        ["go", "install", f"{GOVULNCHECK}@{GOVULNCHECK_VERSION}"],
+        work,
+        env=go_env(GOBIN=str(gobin)),
+    )
     return gobin / "govulncheck"
 
 
-def scan(govulncheck: Path, db: Path, project: Path, pattern: str = "./...") -> list[dict[str, Any]]:
+def scan(
+    govulncheck: Path, db: Path, project: Path, pattern: str = "./..."
+) -> list[dict[str, Any]]:
     """Run govulncheck (source mode, symbol level) and return its JSON messages."""
     proc = run(
         [str(govulncheck), "-db", db.as_uri(), "-format", "json", pattern], project, timeout=1200
@@ -137,5 +150,7 @@ def called_findings(messages: list[dict[str, Any]]) -> dict[str, dict[str, Any]]
                 "symbols": set(),
             },
         )
-        entry["symbols"].add(f"{frame.get('package', '')}.{frame.get('receiver', '')}{frame['function']}")
+        entry["symbols"].add(
+            f"{frame.get('package', '')}.{frame.get('receiver', '')}{frame['function']}"
+        )
     return out

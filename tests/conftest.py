@@ -21,7 +21,13 @@ PROFILES: dict[str, dict[str, Any]] = {
     "postgres": {"database": "postgres"},
     "minimal": {"database": "none", "examples": False},
     "go1.24-automaxprocs": {"go_version": "1.24"},
-    "no-extras": {"docker": False, "kubernetes": False, "ci": "none", "gomaxprocs": "automaxprocs", "go_version": "1.25"},
+    "no-extras": {
+        "docker": False,
+        "kubernetes": False,
+        "ci": "none",
+        "gomaxprocs": "automaxprocs",
+        "go_version": "1.25",
+    },
 }
 
 
@@ -49,7 +55,13 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run a command, failing the test with its output when it exits non-zero."""
     proc = subprocess.run(
-        args, cwd=cwd, env=env or go_env(), capture_output=True, text=True, timeout=timeout, check=False
+        args,
+        cwd=cwd,
+        env=env or go_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if proc.returncode != 0:
         pytest.fail(
@@ -108,4 +120,4 @@ def built_binaries(
         binary = out_dir / name / "svc"
         run(["go", "build", "-o", str(binary), "./cmd/svc"], project.path)
         binaries[name] = binary
-    yield binaries
+    return binaries

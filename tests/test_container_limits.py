@@ -8,9 +8,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 import _cgroup
+import pytest
 from _service import request, start
 from conftest import IN_CI
 
@@ -45,12 +44,20 @@ def runtime_expected_gomaxprocs() -> int:
         ("go1.24-automaxprocs", 1, "automaxprocs (cgroup CPU quota)"),
     ],
 )
-def test_sizing_follows_cgroup_limits(
-    cgroup: _cgroup.Cgroup, built_binaries: dict[str, Path], tmp_path: Path,
-    profile: str, expected_procs: int, source: str,
+def test_sizing_follows_cgroup_limits(  # noqa: PLR0917 - fixtures plus parameters
+    cgroup: _cgroup.Cgroup,
+    built_binaries: dict[str, Path],
+    tmp_path: Path,
+    profile: str,
+    expected_procs: int,
+    source: str,
 ) -> None:
-    svc = start(built_binaries[profile], {"DATABASE_URL": f"file:{tmp_path / 'c.db'}"},
-                cwd=tmp_path, preexec=cgroup.enter())
+    svc = start(
+        built_binaries[profile],
+        {"DATABASE_URL": f"file:{tmp_path / 'c.db'}"},
+        cwd=tmp_path,
+        preexec=cgroup.enter(),
+    )
     try:
         vars_ = request("GET", svc.debug + "/debug/vars").json()
         sizing = vars_["runtime_sizing"]
@@ -66,10 +73,15 @@ def test_sizing_follows_cgroup_limits(
         assert svc.wait() == 0
 
 
-def test_explicit_gomemlimit_wins(cgroup: _cgroup.Cgroup, built_binaries: dict[str, Path], tmp_path: Path) -> None:
-    svc = start(built_binaries["default"],
-                {"DATABASE_URL": f"file:{tmp_path / 'c.db'}", "GOMEMLIMIT": "100MiB"},
-                cwd=tmp_path, preexec=cgroup.enter())
+def test_explicit_gomemlimit_wins(
+    cgroup: _cgroup.Cgroup, built_binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    svc = start(
+        built_binaries["default"],
+        {"DATABASE_URL": f"file:{tmp_path / 'c.db'}", "GOMEMLIMIT": "100MiB"},
+        cwd=tmp_path,
+        preexec=cgroup.enter(),
+    )
     try:
         vars_ = request("GET", svc.debug + "/debug/vars").json()
         assert vars_["gomemlimit"] == 100 << 20
@@ -83,9 +95,12 @@ def test_ratio_is_configurable_and_can_be_switched_off(
     cgroup: _cgroup.Cgroup, built_binaries: dict[str, Path], tmp_path: Path
 ) -> None:
     for ratio, expected in (("0.5", MEMORY_LIMIT // 2), ("off", (1 << 63) - 1)):
-        svc = start(built_binaries["default"],
-                    {"DATABASE_URL": f"file:{tmp_path / 'c.db'}", "GOMEMLIMIT_RATIO": ratio},
-                    cwd=tmp_path, preexec=cgroup.enter())
+        svc = start(
+            built_binaries["default"],
+            {"DATABASE_URL": f"file:{tmp_path / 'c.db'}", "GOMEMLIMIT_RATIO": ratio},
+            cwd=tmp_path,
+            preexec=cgroup.enter(),
+        )
         try:
             assert request("GET", svc.debug + "/debug/vars").json()["gomemlimit"] == expected
         finally:

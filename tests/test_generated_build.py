@@ -4,7 +4,6 @@ passes its own tests under the race detector."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import PROFILES, Rendered, go_env, need, run
 
 pytestmark = pytest.mark.go
@@ -35,9 +34,16 @@ def test_rendered_files_follow_answers(project: Rendered) -> None:
     for f in p.rglob("*"):
         if f.is_file() and ".git" not in f.parts:
             assert not f.name.endswith(".jinja"), f"template file copied verbatim: {f}"
-            assert "{%" not in f.name and "{{" not in f.name, f"unrendered file name: {f}"
+            assert "{%" not in f.name, f"unrendered file name: {f}"
+            assert "{{" not in f.name, f"unrendered file name: {f}"
             text = f.read_text(errors="replace")
-            for marker in ("{%", "{{ project_name", "{{ module_path", "{{ database", "{{ go_version"):
+            for marker in (
+                "{%",
+                "{{ project_name",
+                "{{ module_path",
+                "{{ database",
+                "{{ go_version",
+            ):
                 assert marker not in text, f"unrendered Jinja {marker!r} in {f}"
 
 
@@ -92,4 +98,3 @@ def test_no_init_no_blank_pprof_import(rendered_profiles: dict[str, Rendered]) -
             assert "\nfunc init()" not in text, f"init() in {f}"
             assert '_ "net/http/pprof"' not in text, f"blank pprof import in {f}"
             assert "http.DefaultServeMux" not in text, f"DefaultServeMux used in {f}"
-

@@ -19,9 +19,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import yaml
@@ -61,6 +62,7 @@ from scaffolder._template_source import refresh_package_mirror
 from scaffolder.errors import ExitCode
 
 pytestmark = pytest.mark.go
+T = TypeVar("T")
 
 # The profile whose team also edits the Makefile line N+1 changes: its update must conflict.
 CONFLICT_PROFILE = "no-extras"
@@ -108,8 +110,7 @@ class World:
     releases: RealTemplateReleases
     data_dir_n1: Path  # mirror holding N and N+1
     data_dir_n2: Path  # mirror holding N, N+1 and N+2
-    _goldens: dict[str, Path] = field(default_factory=dict)
-    _updated: dict[str, Updated] = field(default_factory=dict)
+    _done: dict[str, Any] = field(default_factory=dict)
     _built: set[Path] = field(default_factory=set)
 
     def generate(self, profile: str, dest: Path) -> Path:
@@ -128,11 +129,23 @@ class World:
         make_team_edits(result.path, conflicting=profile == CONFLICT_PROFILE)
         return result.path
 
+    def _once(self, key: str, make: Callable[[], T]) -> T:
+        """Do `make` once per key; a failure is remembered, so later tests fail fast on it."""
+        if key not in self._done:
+            try:
+                self._done[key] = make()
+            except BaseException as error:
+                self._done[key] = error
+                raise
+        value = self._done[key]
+        if isinstance(value, BaseException):
+            pytest.fail(f"{key} failed in an earlier test: {value}")
+        return value  # type: ignore[no-any-return]
+
     def golden(self, profile: str) -> Path:
         """The profile generated at N with the team's edits committed (never updated)."""
-        if profile not in self._goldens:
-            self._goldens[profile] = self.generate(profile, self.root / "golden" / profile / "svc")
-        return self._goldens[profile]
+        dest = self.root / "golden" / profile / "svc"
+        return self._once(f"generating {profile}", lambda: self.generate(profile, dest))
 
     def copy_of_golden(self, profile: str, variant: str) -> Path:
         """A copy of the golden project (with its git history) to update in a variant."""
@@ -143,36 +156,32 @@ class World:
 
     def updated(self, profile: str) -> Updated:
         """The profile updated N -> N+1 (once), through the CLI or the library."""
-        if profile not in self._updated:
-            project = self.copy_of_golden(profile, "updated")
-            if profile in CLI_PROFILES:
-                completed = run_cli(["update", str(project)], cwd=self.root)
-                listed = [line.strip() for line in completed.stdout.splitlines()]
-                files = [line[2:] for line in listed if line[:2] in {"M ", "C "}]
-                self._updated[profile] = Updated(
-                    profile,
-                    project,
-                    via_cli=True,
-                    changed_files=files,
-                    conflicted_files=[line[2:] for line in listed if line.startswith("C ")],
-                    exit_code=completed.returncode,
-                    stdout=completed.stdout,
-                    stderr=completed.stderr,
-                )
-            else:
-                result = update_service(project, defaults=True, progress=SilentProgress())
-                assert (result.from_version, result.to_version) == (
-                    self.releases.n,
-                    self.releases.n1,
-                )
-                self._updated[profile] = Updated(
-                    profile,
-                    project,
-                    via_cli=False,
-                    changed_files=result.changed_files,
-                    conflicted_files=result.conflicted_files,
-                )
-        return self._updated[profile]
+        return self._once(f"updating {profile}", lambda: self._update(profile))
+
+    def _update(self, profile: str) -> Updated:
+        project = self.copy_of_golden(profile, "updated")
+        if profile in CLI_PROFILES:
+            completed = run_cli(["update", str(project)], cwd=self.root)
+            listed = [line.strip() for line in completed.stdout.splitlines()]
+            return Updated(
+                profile,
+                project,
+                via_cli=True,
+                changed_files=[line[2:] for line in listed if line[:2] in {"M ", "C "}],
+                conflicted_files=[line[2:] for line in listed if line.startswith("C ")],
+                exit_code=completed.returncode,
+                stdout=completed.stdout,
+                stderr=completed.stderr,
+            )
+        result = update_service(project, defaults=True, progress=SilentProgress())
+        assert (result.from_version, result.to_version) == (self.releases.n, self.releases.n1)
+        return Updated(
+            profile,
+            project,
+            via_cli=False,
+            changed_files=result.changed_files,
+            conflicted_files=result.conflicted_files,
+        )
 
     def build_and_vet(self, project: Path, *, profile: str) -> None:
         """`gofmt -l .` is empty; `go build ./...` and `go vet ./...` pass (once per project).
@@ -314,7 +323,7 @@ def assert_next_version_arrived(world: World, updated: Updated) -> None:
 
 
 def test_update_conflicts_only_where_team_and_template_changed_the_same_line(
-    updated: Updated,
+    updated: Updated, world: World
 ) -> None:
     project = updated.path
     if updated.profile == CONFLICT_PROFILE:
@@ -332,6 +341,9 @@ def test_update_conflicts_only_where_team_and_template_changed_the_same_line(
         assert conflict_marked_files(project) == []
         if updated.via_cli:
             assert updated.exit_code == ExitCode.OK, updated.stdout + updated.stderr
+    if updated.via_cli:
+        releases = world.releases
+        assert f"from template {releases.n} to {releases.n1}" in updated.stdout
     changed = set(updated.changed_files)
     assert changed >= EXPECTED_CHANGED, f"missing from the changes: {EXPECTED_CHANGED - changed}"
     assert changed - EXPECTED_CHANGED <= MAY_CHANGE, f"unexpected: {changed - EXPECTED_CHANGED}"

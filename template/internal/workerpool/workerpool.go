@@ -122,6 +122,12 @@ type Pool struct {
 	waiting int  // Submit calls waiting on room
 	closed  bool // Shutdown has begun: no task is accepted any more
 
+	// gate mirrors what admit would say (gateOpen, gateFull or
+	// gateClosed). It is written under mu whenever that changes and read
+	// without it, so TrySubmit on a full or closed pool does not touch
+	// the lock the workers need.
+	gate atomic.Int32
+
 	submitted atomic.Uint64
 	rejected  atomic.Uint64
 	live      atomic.Int64 // workers that have not exited
@@ -176,6 +182,14 @@ func (p *Pool) TrySubmit(task Task) error {
 	if task == nil {
 		p.rejected.Add(1)
 		return ErrNilTask
+	}
+	switch p.gate.Load() {
+	case gateFull:
+		p.rejected.Add(1)
+		return ErrQueueFull
+	case gateClosed:
+		p.rejected.Add(1)
+		return ErrClosed
 	}
 	p.mu.Lock()
 	if err := p.admit(); err != nil {
@@ -240,6 +254,13 @@ func (p *Pool) Submit(ctx context.Context, task Task) error {
 	}
 }
 
+// Values of Pool.gate.
+const (
+	gateOpen int32 = iota
+	gateFull
+	gateClosed
+)
+
 // admit reports whether one more task may be queued now. p.mu is held.
 func (p *Pool) admit() error {
 	switch {
@@ -249,6 +270,21 @@ func (p *Pool) admit() error {
 		return nil
 	default:
 		return ErrQueueFull
+	}
+}
+
+// updateGate brings p.gate in line with admit after a change to the ring,
+// the idle count or closed. p.mu is held.
+func (p *Pool) updateGate() {
+	g := gateOpen
+	switch {
+	case p.closed:
+		g = gateClosed
+	case p.n >= p.limit && p.idle == 0:
+		g = gateFull
+	}
+	if p.gate.Load() != g {
+		p.gate.Store(g)
 	}
 }
 
@@ -265,11 +301,12 @@ func (p *Pool) push(task Task) (wake bool) {
 	// Counted before any worker can take the task, so Stats never sees
 	// more tasks started than submitted.
 	p.submitted.Add(1)
-	if p.idle > 0 {
+	wake = p.idle > 0
+	if wake {
 		p.idle--
-		return true
 	}
-	return false
+	p.updateGate()
+	return wake
 }
 
 // signalRoomLocked wakes one waiting Submit if there is room for it. A
@@ -293,6 +330,7 @@ func (p *Pool) next() (Task, bool) {
 			return nil, false
 		}
 		p.idle++
+		p.updateGate()
 		p.signalRoomLocked() // an idle worker is room when there is no queue
 		p.mu.Unlock()
 		<-p.wake
@@ -305,6 +343,7 @@ func (p *Pool) next() (Task, bool) {
 		p.head = 0
 	}
 	p.n--
+	p.updateGate()
 	p.signalRoomLocked()
 	p.mu.Unlock()
 	return task, true
@@ -348,6 +387,7 @@ func (p *Pool) beginShutdown() {
 	p.closed = true
 	idle := p.idle
 	p.idle = 0
+	p.updateGate()
 	p.mu.Unlock()
 	for range idle {
 		p.wake <- struct{}{}

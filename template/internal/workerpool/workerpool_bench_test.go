@@ -2,7 +2,6 @@ package workerpool
 
 import (
 	"context"
-	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -33,33 +32,63 @@ func submitBlocking(p *Pool, task Task) {
 	}
 }
 
-func submitRetrying(p *Pool, task Task) {
-	for p.TrySubmit(task) != nil {
-		runtime.Gosched() // queue full: let a worker make room
+func submitNonBlocking(p *Pool, task Task) {
+	if err := p.TrySubmit(task); err != nil {
+		panic(err) // the queue holds a whole batch, so this cannot happen
 	}
 }
 
+// BenchmarkSubmit uses the default queue (64 per worker), so submitters
+// often wait for room: it measures the blocking path under backpressure.
 func BenchmarkSubmit(b *testing.B) {
 	for _, submitters := range []int{1, 8, 64} {
 		b.Run("submitters="+strconv.Itoa(submitters), func(b *testing.B) {
-			benchmarkSubmitters(b, submitters, submitBlocking)
+			benchmarkSubmitters(b, submitters, 0, submitBlocking)
 		})
 	}
 }
 
+// BenchmarkTrySubmit uses a queue that holds a whole batch, so every call
+// is accepted: it measures the non-blocking path without retries.
 func BenchmarkTrySubmit(b *testing.B) {
 	for _, submitters := range []int{1, 8, 64} {
 		b.Run("submitters="+strconv.Itoa(submitters), func(b *testing.B) {
-			benchmarkSubmitters(b, submitters, submitRetrying)
+			benchmarkSubmitters(b, submitters, benchBatch, submitNonBlocking)
 		})
 	}
 }
 
-// benchmarkSubmitters runs benchBatch short CPU tasks per op through a
-// default-sized pool from the given number of long-lived submitter
-// goroutines, and waits for the whole batch to complete.
-func benchmarkSubmitters(b *testing.B, submitters int, submit submitFunc) {
-	p := New(Config{})
+// BenchmarkTrySubmitRejected measures the load-shedding path: TrySubmit on
+// a pool whose only worker is busy and whose queue is full.
+func BenchmarkTrySubmitRejected(b *testing.B) {
+	p := New(Config{Workers: 1, QueueSize: 1})
+	release := make(chan struct{})
+	started := make(chan struct{})
+	if err := p.TrySubmit(func(context.Context) { close(started); <-release }); err != nil {
+		b.Fatal(err)
+	}
+	<-started
+	noop := func(context.Context) {}
+	if err := p.TrySubmit(noop); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if p.TrySubmit(noop) == nil {
+			b.Fatal("TrySubmit on a full queue succeeded")
+		}
+	}
+	close(release)
+	if err := p.Shutdown(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// benchmarkSubmitters runs benchBatch short CPU tasks per op through a pool
+// with GOMAXPROCS workers and the given queue size, from the given number of
+// long-lived submitter goroutines, and waits for the whole batch to complete.
+func benchmarkSubmitters(b *testing.B, submitters, queue int, submit submitFunc) {
+	p := New(Config{QueueSize: queue})
 	var done sync.WaitGroup
 	task := func(context.Context) {
 		if spin(7) == 0 {

@@ -77,11 +77,19 @@ type BatchStats struct {
 // batch's first row, whichever comes first, and writes one batch at a time
 // from a single goroutine that Close stops and waits for.
 //
-// If a caller's context ends after its events were queued, the call returns
-// ctx.Err() at once but the events stay queued: they are still written (or
-// fail) with their batch, exactly once. The caller must treat that outcome as
-// unknown. Rows are never withdrawn from a batch, and a batch that committed
-// is never written again, so nothing is stored twice.
+// What a caller's error means:
+//   - ErrBusy, ErrClosed, ErrTooLarge, ErrInvalidEvent, or ctx.Err() when ctx
+//     had ended before the events were queued (or while Write waited for
+//     room): nothing was queued and nothing will be stored.
+//   - ctx.Err() when ctx ends after the events were queued: the call returns
+//     at once, but the events stay queued and are written (or fail) with
+//     their batch, exactly once. The caller must treat the outcome as unknown.
+//   - an error wrapping ErrOutcomeUnknown: the connection failed during COMMIT
+//     and the outcome could not be learnt (PostgreSQL only).
+//   - any other error: the batch did not commit; none of its events is stored.
+//
+// Rows are never withdrawn from a batch, and a batch that committed is never
+// written again, so nothing is stored twice.
 type BatchWriter struct {
 	drv    driver
 	cfg    BatchConfig
@@ -99,6 +107,7 @@ type BatchWriter struct {
 
 	mu          sync.Mutex
 	closing     bool
+	draining    bool     // flush batches as soon as they have rows (shutdown began)
 	queue       []*batch // FIFO; only the last batch can still take rows
 	free        []*batch // flushed batches whose buffers are reused
 	pending     int      // rows queued or in flight
@@ -186,6 +195,9 @@ func (w *BatchWriter) write(ctx context.Context, events []Event, waitForRoom boo
 	}
 	if len(events) > w.cfg.MaxPending {
 		return fmt.Errorf("%w: %d events, MaxPending is %d", ErrTooLarge, len(events), w.cfg.MaxPending)
+	}
+	if err := ctx.Err(); err != nil {
+		return err // nothing queued: a caller that has already given up stores nothing
 	}
 	res, err := w.enqueue(ctx, events, waitForRoom)
 	if err != nil {
@@ -332,7 +344,7 @@ func (w *BatchWriter) next() (b *batch, wait time.Duration, exit bool) {
 		return nil, 0, w.closing
 	}
 	head := w.queue[0]
-	if !head.full && !w.closing {
+	if !head.full && !w.closing && !w.draining {
 		if wait := time.Until(head.first.Add(w.cfg.MaxDelay)); wait > 0 {
 			return nil, wait, false
 		}
@@ -413,6 +425,21 @@ func (w *BatchWriter) commit(b *batch) error {
 			t.Stop()
 		}
 		delay = min(2*delay, retryMaxDelay)
+	}
+}
+
+// Drain makes the writer flush every batch as soon as it has rows instead of
+// waiting up to MaxDelay for it to fill, while still accepting writes. Call it
+// when shutdown begins: the requests still in flight are then acknowledged
+// promptly, before the HTTP server's shutdown deadline, whatever MaxDelay is.
+// Drain is idempotent; Close implies it.
+func (w *BatchWriter) Drain() {
+	w.mu.Lock()
+	w.draining = true
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
 	}
 }
 

@@ -172,3 +172,31 @@ func TestCloseGivesUpWhenItsContextEnds(t *testing.T) {
 		}
 	})
 }
+
+func TestDrainFlushesWithoutWaitingForMaxDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := &fakeDriver{}
+		w := newBatchWriter(fake, BatchConfig{MaxBatch: 100, MaxDelay: time.Hour})
+		defer closeWriter(t, w)
+		start := time.Now()
+
+		first := writeAsync(w, 3, "before")
+		synctest.Wait()
+		if got := fake.records(); len(got) != 0 {
+			t.Fatalf("flushed %v before MaxDelay, want nothing yet", got)
+		}
+		w.Drain()
+		synctest.Wait()
+		if err := <-first; err != nil {
+			t.Fatalf("Write: %v", err)
+		}
+		// Writes are still accepted while draining, and flushed at once.
+		if err := <-writeAsync(w, 2, "after"); err != nil {
+			t.Fatalf("Write while draining: %v", err)
+		}
+		got := fake.records()
+		if len(got) != 2 || !got[0].at.Equal(start) || !got[1].at.Equal(start) {
+			t.Fatalf("flushes = %v, want two immediate flushes (no fake time passed)", got)
+		}
+	})
+}

@@ -1,0 +1,192 @@
+"""The generated project's performance loop, for real and kept short: `make build` with PGO,
+`make bench` and `make bench-compare` with the pinned benchstat, the load generator against
+the running service, `make profile` -> `make pgo`, and `make pgo-compare`."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from _service import start
+from conftest import Rendered, go_env, need, run
+
+pytestmark = pytest.mark.go
+
+# Two tiny `go test -bench` result files: benchstat needs a few samples per side.
+OLD_RESULTS = """goos: linux
+goarch: amd64
+pkg: example.com/svc/internal/workerpool
+BenchmarkSubmit-2   \t 1000000\t      1000 ns/op\t      16 B/op\t       1 allocs/op
+BenchmarkSubmit-2   \t 1000000\t      1010 ns/op\t      16 B/op\t       1 allocs/op
+BenchmarkSubmit-2   \t 1000000\t       990 ns/op\t      16 B/op\t       1 allocs/op
+BenchmarkSubmit-2   \t 1000000\t      1005 ns/op\t      16 B/op\t       1 allocs/op
+BenchmarkSubmit-2   \t 1000000\t       995 ns/op\t      16 B/op\t       1 allocs/op
+"""
+NEW_RESULTS = OLD_RESULTS.replace(" 1000 ns/op", "  800 ns/op").replace("1010 ns/op", " 810 ns/op")
+NEW_RESULTS = NEW_RESULTS.replace(" 990 ns/op", " 790 ns/op").replace("1005 ns/op", " 805 ns/op")
+NEW_RESULTS = NEW_RESULTS.replace(" 995 ns/op", " 795 ns/op")
+
+
+def make(project: Path, *args: str, timeout: float = 900) -> str:
+    """Run a make target of the generated project; return its combined output."""
+    need("make")
+    need("bash")
+    proc = run([need("make"), "--no-print-directory", *args], project, timeout=timeout)
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def workdir(
+    rendered_profiles: dict[str, Rendered], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A private git copy of the default project: these tests write bin/, bench-results/,
+    profiles/ and default.pgo, which the other tests' copy must not see."""
+    need("go")
+    git = need("git")
+    dst = tmp_path_factory.mktemp("perf") / "svc"
+    shutil.copytree(rendered_profiles["default"].path, dst, ignore=shutil.ignore_patterns(".git"))
+    ident = ["-c", "user.name=perf", "-c", "user.email=perf@example.com"]
+    for args in (["init", "-q"], ["add", "-A"], [*ident, "commit", "-q", "-m", "generated"]):
+        run([git, *args], dst)
+    return dst
+
+
+def head_commit(project: Path) -> str:
+    return run([need("git"), "rev-parse", "--short", "HEAD"], project).stdout.strip()
+
+
+def test_make_build_embeds_the_pgo_profile(workdir: Path) -> None:
+    make(workdir, "build")
+    info = run(["go", "version", "-m", "bin/svc"], workdir).stdout
+    settings = dict(re.findall(r"^\s+build\s+(\S+?)=(.*)$", info, flags=re.MULTILINE))
+    assert settings.get("-pgo") == "default.pgo", info  # -trimpath keeps only the file name
+    assert settings.get("CGO_ENABLED") == "0"
+    assert settings.get("-trimpath") == "true"
+
+
+def test_make_bench_names_results_after_the_commit(workdir: Path) -> None:
+    quick = [
+        "BENCH=BenchmarkStats",
+        "BENCH_PKGS=./internal/workerpool",
+        "BENCH_COUNT=1",
+        "BENCH_TIME=10x",
+    ]
+    make(workdir, "bench", *quick)
+    results = workdir / "bench-results" / f"{head_commit(workdir)}.txt"
+    assert "BenchmarkStats" in results.read_text()
+
+    # An uncommitted change gets its own file, so before/after never overwrite each other.
+    readme = workdir / "README.md"
+    readme.write_text(readme.read_text() + "\nedited\n")
+    try:
+        make(workdir, "bench", *quick)
+    finally:
+        run([need("git"), "checkout", "--", "README.md"], workdir)
+    assert (workdir / "bench-results" / f"{head_commit(workdir)}-dirty.txt").is_file()
+
+
+def test_make_bench_compare_uses_the_pinned_benchstat(workdir: Path, tmp_path: Path) -> None:
+    old, new = tmp_path / "old.txt", tmp_path / "new.txt"
+    old.write_text(OLD_RESULTS)
+    new.write_text(NEW_RESULTS)
+    out = make(workdir, "bench-compare", f"OLD={old}", f"NEW={new}")
+    assert "go tool benchstat" in out
+    assert "sec/op" in out
+    assert "Submit" in out
+    assert re.search(r"-20\.\d+%", out), f"benchstat should report the 20% drop:\n{out}"
+
+    usage = subprocess.run(
+        [need("make"), "--no-print-directory", "bench-compare"],
+        cwd=workdir,
+        env=go_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert usage.returncode != 0
+    assert "usage: make bench-compare OLD=" in usage.stderr
+
+
+@pytest.mark.parametrize("name", ["default", "no-extras", "go1.24-automaxprocs"])
+def test_benchstat_runs_in_every_go_version(
+    name: str, rendered_profiles: dict[str, Rendered], tmp_path: Path
+) -> None:
+    """The tool line resolves in each Go-version profile (1.26, 1.25, 1.24)."""
+    project = rendered_profiles[name]
+    old, new = tmp_path / "old.txt", tmp_path / "new.txt"
+    old.write_text(OLD_RESULTS)
+    new.write_text(NEW_RESULTS)
+    out = run(["go", "tool", "benchstat", str(old), str(new)], project.path).stdout
+    assert "sec/op" in out
+
+
+@pytest.mark.e2e
+def test_loadgen_drives_the_service_and_prints_percentiles(
+    built_binaries: dict[str, Path], rendered_profiles: dict[str, Rendered], tmp_path: Path
+) -> None:
+    project = rendered_profiles["default"]
+    loadgen = tmp_path / "loadgen"
+    run(["go", "build", "-o", str(loadgen), "./cmd/loadgen"], project.path)
+    svc = start(
+        built_binaries["default"], {"DATABASE_URL": f"file:{tmp_path / 'load.db'}"}, cwd=tmp_path
+    )
+    try:
+        quick = ["-url", svc.public, "-duration", "1s", "-warmup", "200ms", "-concurrency", "4"]
+        text = run([str(loadgen), *quick], tmp_path).stdout
+        assert re.search(r"latency +p50 [\d.]+ms +p90 [\d.]+ms +p99 [\d.]+ms", text), text
+        assert re.search(r"requests +\d+ in [\d.]+s, \d+ answered = [\d.]+/s", text), text
+
+        report = json.loads(run([str(loadgen), *quick, "-json"], tmp_path).stdout)
+        assert report["responses"] > 0
+        assert report["errors"] == {}
+        # The default mix: every demo endpoint of this profile, each answered as designed.
+        assert report["by_endpoint"]["jobs"].keys() <= {"202", "503"}
+        assert report["by_endpoint"]["events"].keys() <= {"202", "503"}
+        assert set(report["by_endpoint"]["fanout"]) == {"200"}
+        latency = report["latency_ms"]
+        assert 0 < latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["max"]
+    finally:
+        svc.signal()
+        assert svc.wait() == 0
+        svc.stop()
+
+
+@pytest.mark.e2e
+def test_make_profile_then_make_pgo(workdir: Path) -> None:
+    before = (workdir / "cmd" / "svc" / "default.pgo").read_bytes()
+    out = make(workdir, "profile", "PROFILE_SECONDS=2", "PROFILE_WARMUP=500ms")
+    profiles = sorted((workdir / "profiles").glob("cpu-*.pprof"))
+    assert len(profiles) == 1, out
+    assert profiles[0].read_bytes()[:2] == b"\x1f\x8b", "a gzip-compressed pprof profile"
+    assert f"cpu profile  {profiles[0].relative_to(workdir)}" in out
+    assert "p99" in out
+    top = run(["go", "tool", "pprof", "-top", str(profiles[0])], workdir).stdout
+    assert "Type: cpu" in top
+
+    out = make(workdir, "pgo")
+    assert f"merging {profiles[0].relative_to(workdir)} into cmd/svc/default.pgo" in out
+    assert re.search(r"build\s+-pgo=default\.pgo", out), out
+    merged = (workdir / "cmd" / "svc" / "default.pgo").read_bytes()
+    assert merged != before
+    assert gzip.decompress(merged), "the merged profile is a gzip-compressed pprof profile"
+    run(["go", "tool", "pprof", "-top", "cmd/svc/default.pgo"], workdir)
+
+
+@pytest.mark.e2e
+def test_make_pgo_compare_alternates_the_builds(workdir: Path) -> None:
+    out = make(workdir, "pgo-compare", "PGO_RUNS=2", "PGO_RUN_SECONDS=1", "PROFILE_WARMUP=0s")
+    runs = re.findall(r"^run (\d)/2: (nopgo|pgo)$", out, flags=re.MULTILINE)
+    assert runs == [("1", "nopgo"), ("1", "pgo"), ("2", "pgo"), ("2", "nopgo")]
+    for variant in ("pgo", "nopgo"):
+        # Named after the commit, "-dirty" if an earlier test changed default.pgo.
+        (results,) = (workdir / "bench-results").glob(f"pgo-{head_commit(workdir)}*-{variant}.txt")
+        lines = results.read_text().splitlines()
+        assert len(lines) == 2
+        assert all(line.startswith("BenchmarkLoad ") for line in lines)
+    assert "req/s" in out
+    assert "p99-ns" in out or "p99-sec" in out
