@@ -113,16 +113,22 @@ def test_make_bench_compare_uses_the_pinned_benchstat(workdir: Path, tmp_path: P
 
 
 @pytest.mark.parametrize("name", ["default", "no-extras", "go1.24-automaxprocs"])
-def test_benchstat_runs_in_every_go_version(
+def test_pinned_tools_run_in_every_go_version(
     name: str, rendered_profiles: dict[str, Rendered], tmp_path: Path
 ) -> None:
-    """The tool line resolves in each Go-version profile (1.26, 1.25, 1.24)."""
+    """The go.mod tool lines resolve, build and run in each Go-version profile (1.26, 1.25,
+    1.24): benchstat compares, govulncheck reports the pinned version (its scan needs the
+    network database, which the reliability tests replace with a local one)."""
     project = rendered_profiles[name]
     old, new = tmp_path / "old.txt", tmp_path / "new.txt"
     old.write_text(OLD_RESULTS)
     new.write_text(NEW_RESULTS)
     out = run(["go", "tool", "benchstat", str(old), str(new)], project.path).stdout
     assert "sec/op" in out
+    version = run(["go", "tool", "govulncheck", "-version"], project.path).stdout
+    pinned = re.search(r"golang\.org/x/vuln (v\S+)", (project.path / "go.mod").read_text())
+    assert pinned, "go.mod requires golang.org/x/vuln"
+    assert f"Scanner: govulncheck@{pinned.group(1)}" in version
 
 
 @pytest.mark.e2e

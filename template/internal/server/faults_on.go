@@ -9,7 +9,7 @@ import (
 
 // addFaultRoutes registers test-only routes that fail on purpose, for the end-to-end suite:
 // a handler panic and a panicking worker-pool task. Compiled only with -tags faultinject.
-func addFaultRoutes(mux *http.ServeMux, deps Deps) {
+func addFaultRoutes(mux *http.ServeMux, deps *Deps) {
 	mux.HandleFunc("POST /test/panic", func(http.ResponseWriter, *http.Request) {
 		panic("faultinject: handler panic")
 	})
@@ -19,6 +19,6 @@ func addFaultRoutes(mux *http.ServeMux, deps Deps) {
 			writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
 			return
 		}
-		writeBusy(w, deps.Metrics, err.Error())
+		writeError(w, http.StatusServiceUnavailable, err.Error())
 	})
 }
