@@ -90,7 +90,7 @@ def _closing_message(worker: Worker, dest: Path) -> str:
     """Copier's `_message_after_copy`, rendered with the final destination (not the staging)."""
     fallback = (
         f"Your service is ready in {dest}.\n\nNext steps:\n"
-        f"  cd {dest}\n  make tidy test\n  make run"
+        f"  cd {dest}\n  make race\n  make run\n  make profile pgo"
     )
     raw = worker.template.message_after_copy
     if not raw:
