@@ -11,7 +11,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,3 +127,22 @@ def start(
     if env.get("DEBUG_ADDR", "127.0.0.1:0") != "off":
         svc.debug = "http://" + svc.wait_for_log("debug listener started")["addr"]
     return svc
+
+
+@contextmanager
+def running(
+    binary: Path,
+    env: dict[str, str],
+    *,
+    cwd: Path,
+    preexec: Callable[[], None] | None = None,
+) -> Iterator[Service]:
+    """Start the service for the block; on leaving it, SIGTERM it and require a clean exit 0."""
+    svc = start(binary, env, cwd=cwd, preexec=preexec)
+    try:
+        yield svc
+    except BaseException:
+        svc.stop()
+        raise
+    svc.signal()
+    assert svc.wait() == 0, f"service exited non-zero; last logs: {svc.logs[-5:]}"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import _cgroup
 import pytest
-from _service import request, start
+from _service import request, running
 from conftest import IN_CI
 
 pytestmark = [pytest.mark.go, pytest.mark.e2e, pytest.mark.cgroup]
@@ -52,13 +52,8 @@ def test_sizing_follows_cgroup_limits(  # noqa: PLR0917 - fixtures plus paramete
     expected_procs: int,
     source: str,
 ) -> None:
-    svc = start(
-        built_binaries[profile],
-        {"DATABASE_URL": f"file:{tmp_path / 'c.db'}"},
-        cwd=tmp_path,
-        preexec=cgroup.enter(),
-    )
-    try:
+    env = {"DATABASE_URL": f"file:{tmp_path / 'c.db'}"}
+    with running(built_binaries[profile], env, cwd=tmp_path, preexec=cgroup.enter()) as svc:
         vars_ = request("GET", svc.debug + "/debug/vars").json()
         sizing = vars_["runtime_sizing"]
         assert vars_["gomaxprocs"] == expected_procs
@@ -68,41 +63,22 @@ def test_sizing_follows_cgroup_limits(  # noqa: PLR0917 - fixtures plus paramete
         assert "cgroup memory limit" in sizing["gomemlimit_source"]
         logged = svc.wait_for_log("runtime sized")
         assert logged["gomemlimit"] == int(MEMORY_LIMIT * 0.9)
-    finally:
-        svc.signal()
-        assert svc.wait() == 0
 
 
 def test_explicit_gomemlimit_wins(
     cgroup: _cgroup.Cgroup, built_binaries: dict[str, Path], tmp_path: Path
 ) -> None:
-    svc = start(
-        built_binaries["default"],
-        {"DATABASE_URL": f"file:{tmp_path / 'c.db'}", "GOMEMLIMIT": "100MiB"},
-        cwd=tmp_path,
-        preexec=cgroup.enter(),
-    )
-    try:
+    env = {"DATABASE_URL": f"file:{tmp_path / 'c.db'}", "GOMEMLIMIT": "100MiB"}
+    with running(built_binaries["default"], env, cwd=tmp_path, preexec=cgroup.enter()) as svc:
         vars_ = request("GET", svc.debug + "/debug/vars").json()
         assert vars_["gomemlimit"] == 100 << 20
         assert vars_["runtime_sizing"]["gomemlimit_source"] == "GOMEMLIMIT environment variable"
-    finally:
-        svc.signal()
-        assert svc.wait() == 0
 
 
 def test_ratio_is_configurable_and_can_be_switched_off(
     cgroup: _cgroup.Cgroup, built_binaries: dict[str, Path], tmp_path: Path
 ) -> None:
     for ratio, expected in (("0.5", MEMORY_LIMIT // 2), ("off", (1 << 63) - 1)):
-        svc = start(
-            built_binaries["default"],
-            {"DATABASE_URL": f"file:{tmp_path / 'c.db'}", "GOMEMLIMIT_RATIO": ratio},
-            cwd=tmp_path,
-            preexec=cgroup.enter(),
-        )
-        try:
+        env = {"DATABASE_URL": f"file:{tmp_path / 'c.db'}", "GOMEMLIMIT_RATIO": ratio}
+        with running(built_binaries["default"], env, cwd=tmp_path, preexec=cgroup.enter()) as svc:
             assert request("GET", svc.debug + "/debug/vars").json()["gomemlimit"] == expected
-        finally:
-            svc.signal()
-            assert svc.wait() == 0
