@@ -6,7 +6,6 @@ package debug
 import (
 	"encoding/json"
 	"expvar"
-	"log/slog"
 	"net/http"
 	"net/http/pprof"
 	"os"
@@ -35,20 +34,16 @@ func NewHandler(vars *expvar.Map) http.Handler {
 	return mux
 }
 
-// NewServer returns the private listener's server with its own timeouts: short for reading a
-// request (only operators call it). The write timeout covers ordinary responses; the pprof
-// handlers extend it for the duration a profile asks for, which limitSeconds caps.
-func NewServer(vars *expvar.Map, logger *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           NewHandler(vars),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-}
+// Timeouts of the private listener, set by run on its http.Server: short for reading a request
+// (only operators call it). The write timeout covers ordinary responses; the pprof handlers
+// extend it for the duration a profile asks for, which limitSeconds caps.
+const (
+	ReadHeaderTimeout = 5 * time.Second
+	ReadTimeout       = 10 * time.Second
+	WriteTimeout      = 30 * time.Second
+	IdleTimeout       = time.Minute
+	MaxHeaderBytes    = 16 << 10
+)
 
 // limitSeconds refuses a `seconds` parameter that is not a whole number of seconds between 0
 // and MaxProfileDuration with 400, before the profile starts.

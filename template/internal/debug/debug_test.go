@@ -78,10 +78,3 @@ func TestProfileDurationIsCapped(t *testing.T) {
 		t.Errorf("a 1 s CPU profile = %d with %d bytes; want 200 and a profile", resp.StatusCode, len(body))
 	}
 }
-
-func TestServerHasItsOwnTimeouts(t *testing.T) {
-	srv := NewServer(new(expvar.Map).Init(), discardLogger())
-	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 {
-		t.Errorf("debug server timeouts must all be set: %+v", srv)
-	}
-}
