@@ -247,33 +247,42 @@ def _refresh_package_mirror_locked(template_root: Path, version: str, mirror: Pa
 
 
 def versions_from_pyproject_history(repo: Path, rev: str = "HEAD") -> list[tuple[Version, str]]:
-    """Map each version in pyproject.toml's history to the commit that introduced it.
+    """Map each version in pyproject.toml's history to the commit that released it.
 
-    Walks the first-parent history of `rev` (oldest first) through the commits that touched
-    pyproject.toml; version X maps to the first commit whose `[project] version` is X. Uses
-    committed data only, so it works in clones that lack tags.
+    A release is the state just before the version changes: version X maps to the last
+    first-parent commit of `rev` whose `[project] version` is X (the newest version maps to
+    `rev` itself). So the repository's convention is that the first commit after a release
+    moves the version on (to the next `.devN`), and a release's content never changes after
+    the fact. Uses committed data only, so it works in clones that lack tags. Oldest first.
     """
     log = run_git(
         "log", "--first-parent", "--reverse", "--format=%H", rev, "--", "pyproject.toml", cwd=repo
     )
-    found: list[tuple[Version, str]] = []
-    seen: set[Version] = set()
-    previous: str | None = None
+    releases: dict[Version, str] = {}
+    current: Version | None = None
     for commit in log.split():
-        try:
-            text = run_git("show", f"{commit}:pyproject.toml", cwd=repo)
-            raw = tomllib.loads(text).get("project", {}).get("version")
-        except (GitCommandError, tomllib.TOMLDecodeError):
-            previous = None
+        version = _pyproject_version_at(repo, commit)
+        if version == current:
             continue
-        if isinstance(raw, str) and raw != previous:
-            with contextlib.suppress(InvalidVersion):
-                parsed = Version(raw)
-                if parsed not in seen:
-                    seen.add(parsed)
-                    found.append((parsed, commit))
-        previous = raw if isinstance(raw, str) else None
-    return found
+        if current is not None:
+            releases[current] = run_git("rev-parse", f"{commit}^1", cwd=repo).strip()
+        current = version
+    if current is not None:
+        releases[current] = run_git("rev-parse", rev, cwd=repo).strip()
+    return sorted(releases.items())
+
+
+def _pyproject_version_at(repo: Path, commit: str) -> Version | None:
+    try:
+        text = run_git("show", f"{commit}:pyproject.toml", cwd=repo)
+        raw = tomllib.loads(text).get("project", {}).get("version")
+    except (GitCommandError, tomllib.TOMLDecodeError):
+        return None
+    if not isinstance(raw, str):
+        return None
+    with contextlib.suppress(InvalidVersion):
+        return Version(raw)
+    return None
 
 
 def _version_tags_in_repo(repo: Path) -> list[Version]:

@@ -162,25 +162,25 @@ def write_pyproject(repo: Path, version: str, description: str = "x") -> None:
     )
 
 
-def test_versions_come_from_the_commit_that_set_them(tmp_path: Path) -> None:
+def test_a_version_is_the_last_commit_before_the_version_moves_on(tmp_path: Path) -> None:
     repo = init_repo(tmp_path / "repo")
     write_pyproject(repo, "0.1.0")
-    first = commit_all(repo, "0.1.0")
+    commit_all(repo, "0.1.0 starts")
     (repo / "README.md").write_text("work\n")
-    commit_all(repo, "unrelated")
+    released_0_1 = commit_all(repo, "work released as 0.1.0")
     write_pyproject(repo, "0.2.0")
-    second = commit_all(repo, "bump")
+    commit_all(repo, "bump")
     write_pyproject(repo, "0.2.0", description="edited")
-    commit_all(repo, "same version, other field")
+    released_0_2 = commit_all(repo, "same version, other field")
     write_pyproject(repo, "0.3.0rc1")
-    third = commit_all(repo, "pre-release")
+    head = commit_all(repo, "pre-release")
 
     versions = versions_from_pyproject_history(repo)
 
     assert [(str(version), commit) for version, commit in versions] == [
-        ("0.1.0", first),
-        ("0.2.0", second),
-        ("0.3.0rc1", third),
+        ("0.1.0", released_0_1),
+        ("0.2.0", released_0_2),
+        ("0.3.0rc1", head),
     ]
 
 
