@@ -31,6 +31,12 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
+# Each go_version profile is built, vetted and tested by that Go release's own toolchain (the
+# newest patch release the module proxy serves; `go` downloads it once into the module cache).
+# 1.26 is the machine's own Go.
+GO_TOOLCHAINS = {"1.24": "go1.24.13", "1.25": "go1.25.14", "1.26": "local"}
+
+
 def need(tool: str) -> str:
     """Return the path of tool; skip the test without it, but fail in CI, where it must exist."""
     path = shutil.which(tool)
@@ -82,6 +88,14 @@ class Rendered:
     @property
     def database(self) -> str:
         return str(self.answers.get("database", "sqlite"))
+
+    @property
+    def go_version(self) -> str:
+        return str(self.answers.get("go_version", "1.26"))
+
+    def go_env(self, **extra: str) -> dict[str, str]:
+        """go_env() with the toolchain of the profile's own Go version."""
+        return go_env(GOTOOLCHAIN=GO_TOOLCHAINS[self.go_version], **extra)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ passes its own tests under the race detector."""
 from __future__ import annotations
 
 import pytest
-from conftest import PROFILES, Rendered, go_env, need, run
+from conftest import PROFILES, Rendered, need, run
 
 pytestmark = pytest.mark.go
 profile_names = list(PROFILES)
@@ -56,18 +56,25 @@ def test_gofmt_clean(project: Rendered) -> None:
 def test_go_mod_is_complete_and_tidy(project: Rendered) -> None:
     """go.mod and go.sum ship complete: a fresh project needs no `go mod tidy`."""
     need("go")
-    run(["go", "mod", "tidy", "-diff"], project.path)
-    run(["go", "mod", "verify"], project.path)
+    run(["go", "mod", "tidy", "-diff"], project.path, env=project.go_env())
+    run(["go", "mod", "verify"], project.path, env=project.go_env())
+
+
+def test_built_by_its_own_go_version(project: Rendered) -> None:
+    """The toolchain matrix is real: each profile's commands run that Go release."""
+    need("go")
+    reported = run(["go", "env", "GOVERSION"], project.path, env=project.go_env()).stdout
+    assert reported.strip().startswith(f"go{project.go_version}."), reported
 
 
 def test_go_vet(project: Rendered) -> None:
     need("go")
-    run(["go", "vet", "./..."], project.path)
+    run(["go", "vet", "./..."], project.path, env=project.go_env())
 
 
 def test_go_test_race(project: Rendered, request: pytest.FixtureRequest) -> None:
     need("go")
-    env = go_env()
+    env = project.go_env()
     if project.database == "postgres":
         env["TEST_POSTGRES_URL"] = request.getfixturevalue("postgres_url")
     run(["go", "test", "-race", "-count=1", "./..."], project.path, env=env, timeout=1500)

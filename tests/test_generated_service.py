@@ -6,16 +6,34 @@ from __future__ import annotations
 import http.client
 import http.server
 import json
+import re
 import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _service import request, start
 from conftest import Rendered
 
 pytestmark = [pytest.mark.go, pytest.mark.e2e]
+
+
+_SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def assert_snake_case_names(vars_: dict[str, Any]) -> None:
+    """Every name the service publishes in /debug/vars is snake_case, at every depth (expvar's
+    own `cmdline` and `memstats` keep the standard library's names)."""
+
+    def walk(value: object, where: str) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                assert _SNAKE_CASE.match(key), f"/debug/vars name {where}{key!r} is not snake_case"
+                walk(inner, f"{where}{key}.")
+
+    walk({k: v for k, v in vars_.items() if k not in {"cmdline", "memstats"}}, "")
 
 
 def post_declaring_oversized_body(url: str, declared: int) -> int:
@@ -53,6 +71,7 @@ def test_default_service_endpoints(built_binaries: dict[str, Path], tmp_path: Pa
         assert vars_["runtime_sizing"]["gomaxprocs_source"]
         assert "workerpool" in vars_
         assert "batchwriter" in vars_
+        assert_snake_case_names(vars_)
         # The demo endpoints work end to end.
         assert request("POST", svc.public + "/v1/jobs", b'{"duration_ms": 5}').status == 202
         before = request("GET", svc.public + "/v1/events/count").json()["count"]

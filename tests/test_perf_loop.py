@@ -1,6 +1,6 @@
-"""The generated project's performance loop, for real and kept short: `make build` with PGO,
-`make bench` and `make bench-compare` with the pinned benchstat, the load generator against
-the running service, `make profile` -> `make pgo`, and `make pgo-compare`."""
+"""The generated project's performance loop, for real and kept short: `make build`, `make bench`
+and `make bench-compare` with the pinned benchstat, the load generator against the running
+service, `make pgo` (profile the project's own code, then rebuild with it), `make pgo-compare`."""
 
 from __future__ import annotations
 
@@ -60,11 +60,17 @@ def head_commit(project: Path) -> str:
     return run([need("git"), "rev-parse", "--short", "HEAD"], project).stdout.strip()
 
 
-def test_make_build_embeds_the_pgo_profile(workdir: Path) -> None:
-    make(workdir, "build")
+def build_settings(workdir: Path) -> dict[str, str]:
     info = run(["go", "version", "-m", "bin/svc"], workdir).stdout
-    settings = dict(re.findall(r"^\s+build\s+(\S+?)=(.*)$", info, flags=re.MULTILINE))
-    assert settings.get("-pgo") == "default.pgo", info  # -trimpath keeps only the file name
+    return dict(re.findall(r"^\s+build\s+(\S+?)=(.*)$", info, flags=re.MULTILINE))
+
+
+def test_make_build_is_static_and_trimmed_and_without_pgo_until_there_is_a_profile(
+    workdir: Path,
+) -> None:
+    make(workdir, "build")
+    settings = build_settings(workdir)
+    assert "-pgo" not in settings, settings  # a new project ships no profile
     assert settings.get("CGO_ENABLED") == "0"
     assert settings.get("-trimpath") == "true"
 
@@ -163,24 +169,38 @@ def test_loadgen_drives_the_service_and_prints_percentiles(
 
 
 @pytest.mark.e2e
-def test_make_profile_then_make_pgo(workdir: Path) -> None:
-    before = (workdir / "cmd" / "svc" / "default.pgo").read_bytes()
-    out = make(workdir, "profile", "PROFILE_SECONDS=2", "PROFILE_WARMUP=500ms")
+def test_make_pgo_profiles_the_project_then_rebuilds_with_it(workdir: Path) -> None:
+    pgo_file = workdir / "cmd" / "svc" / "default.pgo"
+    assert not pgo_file.exists()
+    out = make(workdir, "pgo", "PROFILE_SECONDS=2", "PROFILE_WARMUP=500ms")
     profiles = sorted((workdir / "profiles").glob("cpu-*.pprof"))
     assert len(profiles) == 1, out
     assert profiles[0].read_bytes()[:2] == b"\x1f\x8b", "a gzip-compressed pprof profile"
-    assert f"cpu profile  {profiles[0].relative_to(workdir)}" in out
-    assert "p99" in out
-    top = run(["go", "tool", "pprof", "-top", str(profiles[0])], workdir).stdout
-    assert "Type: cpu" in top
-
-    out = make(workdir, "pgo")
-    assert f"merging {profiles[0].relative_to(workdir)} into cmd/svc/default.pgo" in out
+    assert "p99" in out  # the load generator's report of the profiled window
+    assert f"using {profiles[0].relative_to(workdir)} as cmd/svc/default.pgo" in out
     assert re.search(r"build\s+-pgo=default\.pgo", out), out
-    merged = (workdir / "cmd" / "svc" / "default.pgo").read_bytes()
+    assert build_settings(workdir).get("-pgo") == "default.pgo"
+    # The profile is the project's own: its functions are this module's.
+    top = run(["go", "tool", "pprof", "-top", "-nodecount=400", str(pgo_file)], workdir).stdout
+    assert "Type: cpu" in top
+    assert "example.com/svc/internal/" in top, top
+
+    # A later profile is merged into the committed one, not swapped for it.
+    before = pgo_file.read_bytes()
+    out = make(workdir, "profile", "PROFILE_SECONDS=1", "PROFILE_WARMUP=0s")
+    newest = max((workdir / "profiles").glob("cpu-*.pprof"), key=lambda p: p.stat().st_mtime)
+    out = make(workdir, "pgo", f"PROFILE={newest.relative_to(workdir)}")
+    assert f"merging {newest.relative_to(workdir)} into cmd/svc/default.pgo" in out
+    merged = pgo_file.read_bytes()
     assert merged != before
     assert gzip.decompress(merged), "the merged profile is a gzip-compressed pprof profile"
-    run(["go", "tool", "pprof", "-top", "cmd/svc/default.pgo"], workdir)
+
+
+def test_make_test_never_builds_the_pgo_variant(workdir: Path) -> None:
+    out = make(workdir, "-n", "test", "race", "bench-smoke")
+    go_tests = [line for line in out.splitlines() if line.startswith("go test")]
+    assert len(go_tests) == 3, out
+    assert all("-pgo=off" in line for line in go_tests), out
 
 
 @pytest.mark.e2e

@@ -316,10 +316,10 @@ def test_overload_sheds_with_503_and_recovers(
     assert delta["rejected_busy"] == jobs["statuses"]["503"] + events["statuses"]["503"], delta
     assert delta["panics_recovered"] == 0
     pool0, pool1 = before["workerpool"], after["workerpool"]
-    assert pool1["Submitted"] - pool0["Submitted"] == jobs["statuses"]["202"]
+    assert pool1["submitted"] - pool0["submitted"] == jobs["statuses"]["202"]
     assert pool1["Rejected"] - pool0["Rejected"] == jobs["statuses"]["503"]
-    assert pool1["Completed"] == pool1["Submitted"]
-    assert pool1["Panicked"] == 0
+    assert pool1["completed"] == pool1["submitted"]
+    assert pool1["panicked"] == 0
     bw0, bw1 = before["batchwriter"], after["batchwriter"]
     assert bw1["rejected"] - bw0["rejected"] == events["statuses"]["503"]
     assert bw1["rows"] - bw0["rows"] == events["acked_events"]
@@ -573,8 +573,8 @@ def test_panics_are_recovered_counted_and_the_service_keeps_serving(
         accepted = pool.get(202, 0)
         assert wait_until(
             lambda: (
-                get_json(svc.debug + "/debug/vars")["workerpool"]["Panicked"]
-                - before["workerpool"]["Panicked"]
+                get_json(svc.debug + "/debug/vars")["workerpool"]["panicked"]
+                - before["workerpool"]["panicked"]
                 == accepted
             ),
             30,
@@ -602,8 +602,8 @@ def test_panics_are_recovered_counted_and_the_service_keeps_serving(
         "pool_panics": {"sent": PANICS, "statuses": {str(k): v for k, v in pool.items()}},
         "expvar_panics_recovered": after["http"]["panics_recovered"]
         - before["http"]["panics_recovered"],
-        "expvar_workerpool_panicked": after["workerpool"]["Panicked"]
-        - before["workerpool"]["Panicked"],
+        "expvar_workerpool_panicked": after["workerpool"]["panicked"]
+        - before["workerpool"]["panicked"],
         "logged": {"handler": len(logged_handler), "pool": len(logged_pool)},
         "goroutines_back_to_idle": back is not None,
         "exit_code": exit_code,
@@ -614,7 +614,7 @@ def test_panics_are_recovered_counted_and_the_service_keeps_serving(
     assert after["http"]["panics_recovered"] - before["http"]["panics_recovered"] == PANICS
     assert set(pool) <= {202, 503}, pool
     assert accepted > 0, pool
-    assert after["workerpool"]["Panicked"] - before["workerpool"]["Panicked"] == accepted
+    assert after["workerpool"]["panicked"] - before["workerpool"]["panicked"] == accepted
     assert len(logged_handler) == PANICS
     assert all("stack" in line for line in logged_handler)
     assert len(logged_pool) == accepted
@@ -986,7 +986,7 @@ def test_malformed_input_gets_400_with_a_message_and_changes_nothing(
     answers: dict[str, dict[str, Any]] = {}
     try:
         count = get_json(svc.public + "/v1/events/count")["count"]
-        pool = get_json(svc.debug + "/debug/vars")["workerpool"]["Submitted"]
+        pool = get_json(svc.debug + "/debug/vars")["workerpool"]["submitted"]
         for path, cases in (("/v1/events", HOSTILE_EVENTS), ("/v1/jobs", HOSTILE_JOBS)):
             for name, body in cases.items():
                 resp = request("POST", svc.public + path, body, timeout=30)
@@ -999,7 +999,7 @@ def test_malformed_input_gets_400_with_a_message_and_changes_nothing(
         header_bomb = request("GET", svc.public + "/livez", headers={"X-Big": "a" * (100 << 10)})
         answers["header over 64 KiB"] = {"status": header_bomb.status, "error": ""}
         count_after = get_json(svc.public + "/v1/events/count")["count"]
-        pool_after = get_json(svc.debug + "/debug/vars")["workerpool"]["Submitted"]
+        pool_after = get_json(svc.debug + "/debug/vars")["workerpool"]["submitted"]
         assert request("GET", svc.public + "/livez").status == 200
     finally:
         assert stop_cleanly(svc) == 0

@@ -1,13 +1,15 @@
 """The road to production in every generated project: the Dockerfile (hadolint), the
 Kubernetes manifests (kubernetes-validate, strict, offline), the CI workflow (actionlint), the
-pinned tools in go.mod, the shipped PGO profile, and the promises each of them makes."""
+pinned tools (go.mod, the Makefile), no shipped PGO profile, and the promises each makes."""
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
+import os
 import re
 import shlex
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,6 @@ import pytest
 import yaml
 from conftest import PROFILES, REPO_ROOT, Rendered, need, run
 
-TEMPLATE_PGO = REPO_ROOT / "template" / "cmd" / "{{ project_name }}" / "default.pgo"
 # The oldest Kubernetes minor still in wide use, and the newest the validator knows.
 K8S_VERSIONS = ("1.30.0", "latest")
 PUBLIC_PORT = 8080
@@ -268,12 +269,15 @@ def test_ci_workflow_runs_the_checks(name: str, rendered_profiles: dict[str, Ren
     workflow = yaml.safe_load((project.path / ".github" / "workflows" / "ci.yml").read_text())
     steps = workflow["jobs"]["test"]["steps"]
     commands = "\n".join(step.get("run", "") for step in steps)
-    for target in ("make vet", "make race", "make bench-smoke", "make vuln", "make build"):
+    for target in (
+        "make vet",
+        "make tools lint",
+        "make race",
+        "make bench-smoke",
+        "make vuln",
+        "make build",
+    ):
         assert target in commands, f"CI does not run {target}"
-    lint = next(
-        step for step in steps if step.get("uses", "").startswith("golangci/golangci-lint-action@")
-    )
-    assert lint["with"]["version"] == "v2.15.0"
     go_version = project.answers.get("go_version", "1.26")
     setup = next(step for step in steps if step.get("uses", "").startswith("actions/setup-go@"))
     assert setup["with"]["go-version"] == f"{go_version}.x"
@@ -294,7 +298,44 @@ def test_makefile_targets_used_by_ci_exist(rendered_profiles: dict[str, Rendered
         "bench-smoke",
         "bench-compare",
     }
-    assert expected | {"loadgen", "load", "profile", "pgo", "pgo-compare"} <= targets
+    assert expected | {"tools", "loadgen", "load", "profile", "pgo", "pgo-compare"} <= targets
+
+
+def test_golangci_lint_is_pinned_once_for_make_and_ci(
+    rendered_profiles: dict[str, Rendered],
+) -> None:
+    """`make tools` installs the version `make lint` asks for; CI runs those targets."""
+    makefile = (rendered_profiles["default"].path / "Makefile").read_text()
+    pinned = re.search(r"^GOLANGCI_LINT_VERSION := (v\d+\.\d+\.\d+)$", makefile, re.MULTILINE)
+    assert pinned, "the Makefile pins golangci-lint"
+    ours = (REPO_ROOT / "scripts" / "test.sh").read_text()
+    assert f"GOLANGCI_LINT_VERSION={pinned.group(1)}" in ours, "the suite lints with that version"
+    workflow = (rendered_profiles["default"].path / ".github" / "workflows" / "ci.yml").read_text()
+    assert "golangci-lint-action" not in workflow
+    assert pinned.group(1) not in workflow
+
+
+def test_make_lint_without_golangci_lint_says_how_to_get_it(
+    rendered_profiles: dict[str, Rendered], tmp_path: Path
+) -> None:
+    make = need("make")
+    bash = need("bash")
+    bare_path = tmp_path / "bin"
+    bare_path.mkdir()
+    for tool in ("bash", "sh", "env", "cat"):  # a PATH with a shell but no golangci-lint
+        found = shutil.which(tool)
+        if found:
+            (bare_path / tool).symlink_to(found)
+    completed = subprocess.run(
+        [make, "--no-print-directory", f"SHELL={bash}", "lint"],
+        cwd=rendered_profiles["default"].path,
+        env={**os.environ, "PATH": str(bare_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode != 0
+    assert "golangci-lint is not installed: run make tools" in completed.stderr
 
 
 # ---- pinned tools and the shipped profile -------------------------------------------------
@@ -339,16 +380,8 @@ def test_go_mod_pins_the_tools(name: str, rendered_profiles: dict[str, Rendered]
         assert f"\t{module} {pins[go_version]}" in go_mod, f"{module} at {pins[go_version]}"
 
 
-def test_template_ships_a_cpu_profile_in_every_project(
-    rendered_profiles: dict[str, Rendered],
-) -> None:
-    """default.pgo is copied byte for byte (it is binary: never rendered) into cmd/<name>/."""
-    shipped = TEMPLATE_PGO.read_bytes()
-    assert shipped[:2] == b"\x1f\x8b", "a gzip-compressed pprof profile"
-    proto = gzip.decompress(shipped)
-    assert b"net/http" in proto, "it profiled the HTTP service"
-    # Rendered-file checks look for these in every file; the profile must not contain them.
-    for marker in (b"{%", b"{{ "):
-        assert marker not in shipped
+def test_no_pgo_profile_is_shipped(rendered_profiles: dict[str, Rendered]) -> None:
+    """A profile must match the project's own code: `make pgo` records it, the template never."""
+    assert not list((REPO_ROOT / "template").rglob("*.pgo"))
     for project in rendered_profiles.values():
-        assert (project.path / "cmd" / "svc" / "default.pgo").read_bytes() == shipped
+        assert not list(project.path.rglob("*.pgo"))

@@ -61,13 +61,14 @@ type Config struct {
 // Stats is a snapshot of a pool's counters. The fields are read one by one
 // without a lock, so while tasks are moving a snapshot can be off by the
 // tasks in flight; once Shutdown has returned it is exact.
+// The JSON names are the snake_case every /debug/vars entry uses.
 type Stats struct {
-	Submitted uint64 // tasks accepted by TrySubmit or Submit
-	Completed uint64 // tasks that have finished, including those that panicked
-	Rejected  uint64 // submissions refused with an error
-	Panicked  uint64 // tasks that panicked (or called runtime.Goexit)
-	Queued    int    // accepted tasks waiting for a worker
-	Running   int    // tasks being run right now
+	Submitted uint64 `json:"submitted"` // tasks accepted by TrySubmit or Submit
+	Completed uint64 `json:"completed"` // tasks that have finished, including those that panicked
+	Rejected  uint64 `json:"rejected"`  // submissions refused with an error
+	Panicked  uint64 `json:"panicked"`  // tasks that panicked (or called runtime.Goexit)
+	Queued    int    `json:"queued"`    // accepted tasks waiting for a worker
+	Running   int    `json:"running"`   // tasks being run right now
 }
 
 // cacheLineSize is the cache line size of common server CPUs.
