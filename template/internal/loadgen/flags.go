@@ -32,7 +32,15 @@ type config struct {
 	jsonOut          bool
 	benchName        string
 	freeAddrs        int
+	serve            string   // a service binary to start for the run (-serve)
+	serveEnv         []string // KEY=VALUE added to its environment (-serve-env)
 }
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, " ") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // maxConcurrency bounds -concurrency: beyond it the generator, not the service, is measured.
 const maxConcurrency = 4096
@@ -60,15 +68,25 @@ func parseFlags(args []string, defaultEndpoints string, stderr io.Writer) (*conf
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print the report as JSON")
 	fs.StringVar(&cfg.benchName, "bench-name", "",
 		"print the report as one Go benchmark line named Benchmark<NAME>, for benchstat")
-	fs.IntVar(&cfg.freeAddrs, "free-addrs", 0,
-		"only print this many unused loopback addresses, one a line (make profile starts the service on them)")
+	fs.IntVar(&cfg.freeAddrs, "free-addrs", 0, "only print this many unused loopback addresses, one a line")
+	fs.StringVar(&cfg.serve, "serve", "",
+		"start this service binary on free loopback addresses for the run, stop it with SIGTERM afterwards "+
+			"(its log is printed if anything failed)")
+	fs.Var((*stringList)(&cfg.serveEnv), "serve-env",
+		"KEY=VALUE for the -serve binary's environment (repeatable); {http}, {debug} and {tmp} stand for its "+
+			"public and debug addresses and a throwaway folder")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
+	var addrsGiven bool
+	fs.Visit(func(f *flag.Flag) { addrsGiven = addrsGiven || f.Name == "url" || f.Name == "debug-url" })
 	err := cfg.validate()
+	if cfg.serve != "" && addrsGiven {
+		err = errors.Join(err, errors.New("-serve picks the service's addresses itself: drop -url and -debug-url"))
+	}
 	return cfg, err
 }
 
@@ -103,6 +121,14 @@ func (cfg *config) validate() error {
 	}
 	if cfg.freeAddrs < 0 || cfg.freeAddrs > 16 {
 		errs = append(errs, errors.New("-free-addrs must be between 0 and 16"))
+	}
+	for _, kv := range cfg.serveEnv {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			errs = append(errs, fmt.Errorf("-serve-env takes KEY=VALUE, got %q", kv))
+		}
+	}
+	if len(cfg.serveEnv) > 0 && cfg.serve == "" {
+		errs = append(errs, errors.New("-serve-env needs -serve"))
 	}
 	if cfg.benchName != "" && (cfg.jsonOut || strings.ContainsAny(cfg.benchName, " \t\n")) {
 		errs = append(errs, errors.New("-bench-name takes one word and excludes -json"))

@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -38,6 +37,19 @@ func Run(ctx context.Context, args []string, defaultEndpoints string, stdout, st
 		return printFreeAddrs(ctx, stdout, cfg.freeAddrs)
 	}
 
+	if cfg.serve != "" {
+		svc, err := startService(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		err = load(ctx, cfg, stdout)
+		return errors.Join(err, svc.stop(err != nil, stderr))
+	}
+	return load(ctx, cfg, stdout)
+}
+
+// load waits for readiness when asked, generates the load and writes the report.
+func load(ctx context.Context, cfg *config, stdout io.Writer) error {
 	transport := newTransport(cfg.concurrency)
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport, Timeout: cfg.timeout}
@@ -71,26 +83,15 @@ func Run(ctx context.Context, args []string, defaultEndpoints string, stdout, st
 }
 
 // printFreeAddrs prints n distinct loopback addresses that were free a moment ago. Fixed
-// ports collide on a shared machine; port 0 cannot be used because the service must be told
+// ports collide on a shared machine, and port 0 cannot be used when the service must be told
 // its own address (the fan-out calls it) before it starts.
 func printFreeAddrs(ctx context.Context, w io.Writer, n int) error {
-	var lc net.ListenConfig
-	listeners := make([]net.Listener, 0, n)
-	defer func() {
-		for _, ln := range listeners {
-			_ = ln.Close()
-		}
-	}()
-	// All listeners stay open until every address is known, so no two are the same.
-	for range n {
-		ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
-		if err != nil {
-			return fmt.Errorf("find a free port: %w", err)
-		}
-		listeners = append(listeners, ln)
+	addrs, err := freeLoopbackAddrs(ctx, n)
+	if err != nil {
+		return err
 	}
-	for _, ln := range listeners {
-		if _, err := fmt.Fprintln(w, ln.Addr().String()); err != nil {
+	for _, addr := range addrs {
+		if _, err := fmt.Fprintln(w, addr); err != nil {
 			return err
 		}
 	}

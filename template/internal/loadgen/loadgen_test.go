@@ -5,23 +5,64 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// fakeServiceEnv makes the test binary act as the service that -serve starts (see
+// TestMain): it serves on HTTP_ADDR until SIGTERM, or exits at once with status 3 when the
+// variable says "crash".
+const fakeServiceEnv = "LOADGEN_TEST_FAKE_SERVICE"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(fakeServiceEnv); mode != "" {
+		os.Exit(runFakeService(mode))
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// runFakeService is the served binary of the -serve tests: /readyz and /livez answer 200 with
+// the value of FAKE_ECHO (an expanded -serve-env) in a header; SIGTERM ends it with status 0.
+func runFakeService(mode string) int {
+	if mode == "crash" {
+		fmt.Println("fake service: giving up at once")
+		return 3
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	mux := http.NewServeMux()
+	ok := func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("Echo", os.Getenv("FAKE_ECHO")) }
+	mux.HandleFunc("GET /readyz", ok)
+	mux.HandleFunc("GET /livez", ok)
+	srv := &http.Server{Addr: os.Getenv("HTTP_ADDR"), Handler: mux, ReadHeaderTimeout: time.Second}
+	go func() { <-ctx.Done(); _ = srv.Shutdown(context.WithoutCancel(ctx)) }()
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Println("fake service:", err)
+		return 1
+	}
+	// Tell the test what it was started with, now that SIGTERM stopped it.
+	seen := "echo=" + os.Getenv("FAKE_ECHO") + " drain=" + os.Getenv("SHUTDOWN_DRAIN_DELAY")
+	if err := os.WriteFile(os.Getenv("FAKE_MARKER"), []byte(seen), 0o600); err != nil {
+		return 1
+	}
+	return 0
+}
 
 // fakeService answers the service's public and debug routes the way the real service does,
 // and records how each request was formed.
@@ -342,5 +383,63 @@ func TestPercentileIsNearestRank(t *testing.T) {
 	}
 	if percentile(nil, 50) != 0 {
 		t.Error("percentile of nothing should be 0")
+	}
+}
+
+func TestServeStartsTheServiceLoadsItAndStopsIt(t *testing.T) {
+	t.Setenv(fakeServiceEnv, "serve")
+	marker := filepath.Join(t.TempDir(), "tmp-seen")
+	t.Setenv("FAKE_MARKER", marker)
+	var stdout, stderr bytes.Buffer
+	err := Run(t.Context(), []string{"loadgen", "-serve", os.Args[0], "-serve-env", "FAKE_ECHO={http}|{tmp}",
+		"-endpoints", "livez", "-duration", "200ms", "-warmup", "0s", "-json"}, "livez", &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("loadgen -serve: %v\n%s", err, stderr.String())
+	}
+	var rep report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Responses == 0 || rep.Target == "" || !strings.HasPrefix(rep.Target, "http://127.0.0.1:") {
+		t.Fatalf("the load did not reach the served binary on a loopback address: %+v", rep)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("a clean run prints no service log, got:\n%s", stderr.String())
+	}
+	seen, err := os.ReadFile(marker) // written by the service when SIGTERM stopped it
+	if err != nil {
+		t.Fatalf("the served binary was not stopped by SIGTERM: %v", err)
+	}
+	echo, drain, _ := strings.Cut(strings.TrimPrefix(string(seen), "echo="), " drain=")
+	addr, tmp, _ := strings.Cut(echo, "|")
+	if "http://"+addr != rep.Target || drain != "0s" {
+		t.Errorf("service saw FAKE_ECHO=%q SHUTDOWN_DRAIN_DELAY=%q; want {http} = %s and 0s", echo, drain, rep.Target)
+	}
+	if _, err := os.Stat(tmp); tmp == "" || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the throwaway folder {tmp}=%q is not removed after the run (%v)", tmp, err)
+	}
+}
+
+func TestServeReportsAServiceThatDiesWithItsLog(t *testing.T) {
+	t.Setenv(fakeServiceEnv, "crash")
+	var stdout, stderr bytes.Buffer
+	err := Run(t.Context(), []string{"loadgen", "-serve", os.Args[0], "-endpoints", "livez",
+		"-duration", "100ms", "-wait", "2s"}, "livez", &stdout, &stderr)
+	if err == nil {
+		t.Fatal("a service that exits at once must fail the run")
+	}
+	if !strings.Contains(stderr.String(), "fake service: giving up at once") {
+		t.Errorf("the service's log is not shown:\n%s", stderr.String())
+	}
+}
+
+func TestServeRefusesAddressFlags(t *testing.T) {
+	_, err := runLoadgenErr(t, "-serve", "/bin/true", "-url", "http://127.0.0.1:1")
+	if err == nil || !strings.Contains(err.Error(), "-serve picks the service's addresses itself") {
+		t.Fatalf("want the -serve/-url error, got %v", err)
+	}
+	_, err = runLoadgenErr(t, "-serve-env", "A=b")
+	if err == nil || !strings.Contains(err.Error(), "-serve-env needs -serve") {
+		t.Fatalf("want the -serve-env error, got %v", err)
 	}
 }
