@@ -12,7 +12,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v) // a failed write means the client left
 }
 
+// errorBody is the body of every error response: {"error": "..."}.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
 // writeError writes {"error": msg} with the given status.
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
+	writeJSON(w, status, errorBody{Error: msg})
 }
