@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from typing import Protocol, TextIO
+
+# How often the elapsed time of a running step is shown: rewritten in place on a terminal,
+# a line of its own elsewhere (CI logs, pipes), where a line a second would be noise.
+TERMINAL_TICK_SECONDS = 1.0
+LOG_TICK_SECONDS = 15.0
 
 
 class Progress(Protocol):
@@ -20,27 +27,83 @@ class Progress(Protocol):
 
 
 class StreamProgress:
-    """Writes progress lines to a text stream (stderr by default), one line per step."""
+    """Writes progress lines to a text stream (stderr by default), one line per step.
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    While a step runs, its elapsed time is shown, so a long first build (minutes on an empty Go
+    cache) is visibly alive: on a terminal the step's line ends in a counter updated every
+    second; on anything else a "still running" line appears every 15 seconds.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        terminal_tick: float = TERMINAL_TICK_SECONDS,
+        log_tick: float = LOG_TICK_SECONDS,
+    ) -> None:
         self._stream = stream
+        self._terminal_tick = terminal_tick
+        self._log_tick = log_tick
+        self._lock = threading.Lock()  # one writer at a time: the caller or the ticker
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self._shown = ""  # the counter text currently at the end of the line (terminal only)
+        self._ticked = False  # a "still running" line was written (not a terminal)
 
     @property
     def stream(self) -> TextIO:
         # Looked up late so that pytest's capture and redirections are honoured.
         return self._stream if self._stream is not None else sys.stderr
 
+    def _is_terminal(self) -> bool:
+        isatty = getattr(self.stream, "isatty", None)
+        return bool(isatty and isatty())
+
     def step_started(self, index: int, total: int, label: str) -> None:
-        self.stream.write(f"[{index}/{total}] {label} … ")
-        self.stream.flush()
+        with self._lock:
+            self.stream.write(f"[{index}/{total}] {label} … ")
+            self.stream.flush()
+        self._stop.clear()
+        self._ticker = threading.Thread(
+            target=self._tick, args=(label, time.monotonic()), name="progress-ticker", daemon=True
+        )
+        self._ticker.start()
+
+    def _tick(self, label: str, started: float) -> None:
+        terminal = self._is_terminal()
+        interval = self._terminal_tick if terminal else self._log_tick
+        while not self._stop.wait(interval):
+            elapsed = f"{time.monotonic() - started:.0f}s"
+            with self._lock:
+                if self._stop.is_set():
+                    return
+                if terminal:
+                    self.stream.write("\b" * len(self._shown) + elapsed)
+                    self._shown = elapsed
+                else:
+                    self.stream.write(f"\n    … {label} still running ({elapsed})")
+                    self._ticked = True
+                self.stream.flush()
+
+    def _stop_ticker(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+            self._ticker = None
 
     def step_finished(self, outcome: str) -> None:
-        self.stream.write(f"{outcome}\n")
-        self.stream.flush()
+        self._stop_ticker()
+        with self._lock:
+            erase = "\b" * len(self._shown) + " " * len(self._shown) + "\b" * len(self._shown)
+            prefix = "\n    " if self._ticked else ""
+            self._shown, self._ticked = "", False
+            self.stream.write(f"{erase}{prefix}{outcome}\n")
+            self.stream.flush()
 
     def note(self, message: str) -> None:
-        self.stream.write(f"{message}\n")
-        self.stream.flush()
+        with self._lock:
+            self.stream.write(f"{message}\n")
+            self.stream.flush()
 
 
 class SilentProgress:
