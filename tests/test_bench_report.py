@@ -135,8 +135,10 @@ def test_the_document_embeds_its_charts_and_states_the_conditions(
         for chart in charts:
             assert f"]({chart['file']})" in doc
             assert (out / chart["file"]).read_text().lstrip().startswith("<?xml")
-    assert doc.count("**Load average (1 min) before → after**") == len(MEASURED_HERE)
-    assert doc.count("**Machine**: ") == len(MEASURED_HERE)
+    # Every section that measured states where and under which load (the external harnesses'
+    # sections too, once they exist).
+    assert doc.count("**Load average (1 min) before → after**") >= len(MEASURED_HERE)
+    assert doc.count("**Machine**: ") >= len(MEASURED_HERE)
     assert "Quick mode" in doc
     assert "go tool benchstat -col /impl" in doc
     assert "p=" in doc

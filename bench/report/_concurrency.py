@@ -256,7 +256,7 @@ def run_client(ctx: Context) -> Section:
         section.headlines.append(
             [
                 "tuned client req/s vs the untouched standard transport (naive)",
-                times(tuned.median / naive.median),
+                f"{times(tuned.median / naive.median)} ({_benchstat.p_text(naive)} for standard)",
                 "≥ 3×: " + ("met" if tuned.median / naive.median >= 3 else "missed"),
             ]
         )

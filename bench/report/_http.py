@@ -133,7 +133,8 @@ class Tools:
             else f"the project's load generator (`loadgen -concurrency {CONNECTIONS}`)"
         )
         pinning = (
-            "server pinned to CPU 0 and the load generator to CPU 1 (taskset)"
+            "server pinned to CPU 0 (so GOMAXPROCS is 1: Go follows the affinity mask) and the "
+            "load generator to CPU 1 (taskset)"
             if self.pinned
             else "no CPU pinning (taskset missing or a single CPU)"
         )

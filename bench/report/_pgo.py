@@ -56,7 +56,8 @@ VARIANTS = ("nopgo", "pgo")
 def run(ctx: Context) -> Section:
     params = QUICK if ctx.quick else FULL
     section = Section(key="pgo", title="PGO vs no PGO (the project's own profile)")
-    project = generate(ctx.work, "none", {"database": "none"}, ctx.progress)
+    # A copy of its own: `make pgo` leaves a default.pgo that later builds would pick up.
+    project = generate(ctx.work, "none-pgo", {"database": "none"}, ctx.progress)
     profile = _record_profile(ctx, project, params)
     raws = _compare(ctx, project, profile, params)
     pair = [f"{v}={raws[v]}" for v in VARIANTS]

@@ -59,6 +59,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary work folder")
     parser.add_argument(
+        "--render",
+        action="store_true",
+        help="run nothing: rebuild benchmarks.md from the saved results (benchmarks/*.json)",
+    )
+    parser.add_argument(
         "--cold",
         action="store_true",
         help='also time the cold "Try it" with empty Go caches (minutes)',
@@ -70,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    if args.render:
+        write_document(out)
+        return 0
     work = args.work.resolve() if args.work else Path(tempfile.mkdtemp(prefix="goperf-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     isolate_user_dirs(work)
@@ -98,17 +106,22 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep and args.work is None:
             shutil.rmtree(work, ignore_errors=True)
-    sections = {}
-    for path in sorted(ctx.assets.glob("*.json")):
-        section = Section.load(path)
-        sections[section.key] = section
-    _render.write(out / "benchmarks.md", sections)
+    write_document(out)
     progress.section = "report"
     progress.say(f"wrote {out / 'benchmarks.md'}")
     if failed:
         progress.say(f"FAILED: {', '.join(failed)}")
         return 1
     return 0
+
+
+def write_document(out: Path) -> None:
+    """benchmarks.md from every section's saved results."""
+    sections = {}
+    for path in sorted((out / "benchmarks").glob("*.json")):
+        section = Section.load(path)
+        sections[section.key] = section
+    _render.write(out / "benchmarks.md", sections)
 
 
 def run_section(ctx: Context, key: str) -> Section:
