@@ -18,7 +18,7 @@ from bench.report._render import ORDER
 
 pytestmark = [pytest.mark.go, pytest.mark.bench]
 
-MEASURED_HERE = ("http", "pool", "client", "pgo", "cli")
+MEASURED_HERE = ("http", "ingest", "pool", "client", "pgo", "cli")
 
 
 @pytest.fixture(scope="module")

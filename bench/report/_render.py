@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench.report._results import Section, Table
 
-ORDER = ("http", "store", "pool", "client", "pgo", "cli", "observability")
+ORDER = ("http", "store", "ingest", "pool", "client", "pgo", "cli", "observability")
 # Pages with the method in depth, earlier runs and discussion, linked from their section.
 DETAILS = {
     "store": ("benchmarks-store.md",),
@@ -20,6 +20,7 @@ DETAILS = {
 TITLES = {
     "http": "Generated service vs plain net/http",
     "store": "Batched (group commit) vs one transaction per call",
+    "ingest": "End to end: events acknowledged by POST /v1/events",
     "pool": "Worker pool vs pond, ants and a goroutine per task",
     "client": "Tuned HTTP client vs the standard transport",
     "pgo": "PGO vs no PGO (the project's own profile)",

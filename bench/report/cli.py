@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.report import _cli_times, _concurrency, _external, _http, _pgo, _render
+from bench.report import _cli_times, _concurrency, _external, _http, _ingest, _pgo, _render
 from bench.report._context import Context
 from bench.report._env import REPO_ROOT, Progress, load_average, machine
 from bench.report._projects import isolate_user_dirs
@@ -21,6 +21,7 @@ from bench.report._results import Section
 RUNNERS: dict[str, Callable[[Context], Section]] = {
     "http": _http.run,
     "store": lambda ctx: _external.run(ctx, "store"),
+    "ingest": _ingest.run,
     "pool": _concurrency.run_pool,
     "client": _concurrency.run_client,
     "pgo": _pgo.run,
