@@ -43,8 +43,10 @@ def bars(path: Path, title: str, panels: list[Panel]) -> bool:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    # Stable element ids and no date: a re-run with equal figures gives an equal file.
+    # Stable element ids and no date: a re-run with equal figures gives an equal file. Text
+    # stays text (not glyph outlines): a tenth of the size, and searchable.
     plt.rcParams["svg.hashsalt"] = "goperf-scaffold"
+    plt.rcParams["svg.fonttype"] = "none"
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.6), squeeze=False)
     for ax, panel in zip(axes[0], panels, strict=True):
         count = max(len(panel.series), 1)
