@@ -2,7 +2,7 @@
 # Install everything the test suite needs, from nothing, and run it.
 #   bash scripts/test.sh [pytest args...]
 # Installs: the package with its test extras (in .venv), golangci-lint (Go module proxy),
-# PostgreSQL (Debian package, when missing and running as root); starts a throwaway
+# PostgreSQL and wrk (Debian packages, when missing and running as root); starts a throwaway
 # PostgreSQL server on 127.0.0.1 for the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +24,19 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   else
     echo "scripts/test.sh: PostgreSQL server binaries not found; install the postgresql package" >&2
     exit 1
+  fi
+fi
+
+# wrk: the HTTP load generator of the benchmark report, whose quick mode the suite runs
+# (tests/test_bench_report.py; without wrk the report falls back to the project's loadgen).
+if ! command -v wrk >/dev/null 2>&1; then
+  if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "--- installing wrk (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq wrk >/dev/null
+  else
+    echo "scripts/test.sh: wrk not found; the benchmark report uses the project's loadgen instead" >&2
   fi
 fi
 
@@ -49,8 +62,8 @@ TEST_POSTGRES_URL="$(scripts/start-postgres.sh)"
 export TEST_POSTGRES_URL
 
 echo "--- static checks of the Python package"
-.venv/bin/ruff check scaffolder hooks tests scripts
-.venv/bin/ruff format --check scaffolder hooks tests scripts
+.venv/bin/ruff check scaffolder hooks tests scripts bench
+.venv/bin/ruff format --check scaffolder hooks tests scripts bench
 .venv/bin/mypy
 
 echo "--- test suite"

@@ -84,7 +84,8 @@ _GO_CHANGE_SNIPPET = f"""
 MIDDLEWARE_N2_COMMENT = "// The middleware chain: recoverPanics is the outermost layer."
 
 # The `test` target's recipe line in the Makefile: `go test ...`.
-_MAKEFILE_TEST_RECIPE = re.compile(r"(?m)^(test:[^\n]*\n\t)go test ")
+# The `test:` target's `go test` line, past any lines before it (a Jinja-guarded note).
+_MAKEFILE_TEST_RECIPE = re.compile(r"(?m)^(test:[^\n]*\n(?:(?!\tgo test )[^\n]*\n)*?\t)go test ")
 
 
 def release_versions(installed: str) -> tuple[str, str, str]:

@@ -265,8 +265,10 @@ def answers_of(project: Path) -> dict[str, object]:
 
 
 def makefile_test_recipe(project: Path) -> str:
+    """The `test:` target's `go test` line (past the PostgreSQL profile's note line)."""
     lines = (project / "Makefile").read_text(encoding="utf-8").splitlines()
-    return lines[lines.index(next(line for line in lines if line.startswith("test:"))) + 1]
+    start = lines.index(next(line for line in lines if line.startswith("test:")))
+    return next(line for line in lines[start + 1 :] if line.startswith("\tgo test"))
 
 
 def conflict_marked_files(project: Path) -> list[str]:

@@ -5,7 +5,8 @@
 # For a postgres project, export DATABASE_URL first. Prints one loadgen JSON report per run.
 set -euo pipefail
 project="$(cd "$1" && pwd)"; runs="${2:-5}"; seconds="${3:-10}"
-name="$(basename "$(ls -d "$project"/cmd/*/ | grep -v loadgen | head -n1)")"
+# The service's command is cmd/<project_name> (cmd/ also holds loadgen and benchgate).
+name="$(sed -n 's/^project_name: *//p' "$project/.copier-answers.yml" | tr -d "\"'")"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 (cd "$project" && go build -o "$work/svc" "./cmd/$name" && go build -o "$work/loadgen" ./cmd/loadgen)
 mapfile -t addrs < <("$work/loadgen" -free-addrs 2)

@@ -1,0 +1,1 @@
+"""Benchmark harnesses of goperf-scaffold; `python -m bench.report` runs them all."""

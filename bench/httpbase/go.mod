@@ -1,0 +1,3 @@
+module goperf-scaffold/bench/httpbase
+
+go 1.24.0

@@ -1,0 +1,144 @@
+"""`python -m bench.report --quick`: every harness behind a published figure still runs and
+produces numbers, and the document embeds its charts and states how each figure was measured.
+No speed is asserted: a quick run proves the commands work, not how fast anything is."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import IN_CI, REPO_ROOT, go_env, need
+
+from bench.report._external import HARNESSES
+from bench.report._render import ORDER
+
+pytestmark = [pytest.mark.go, pytest.mark.bench]
+
+MEASURED_HERE = ("http", "ingest", "pool", "client", "pgo", "cli")
+
+
+@pytest.fixture(scope="module")
+def report(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    for tool in ("go", "git", "make", "bash"):
+        need(tool)
+    if IN_CI:
+        need("wrk")  # the load generator the published HTTP figures use (else: loadgen)
+        need("taskset")
+    root = tmp_path_factory.mktemp("report")
+    out = root / "docs"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.report",
+            "--quick",
+            "--out",
+            str(out),
+            "--work",
+            str(root / "work"),
+        ],
+        cwd=REPO_ROOT,
+        env=go_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=3600,
+    )
+    return out, completed
+
+
+def section(out: Path, key: str) -> dict[str, object]:
+    data: dict[str, object] = json.loads((out / "benchmarks" / f"{key}.json").read_text())
+    return data
+
+
+def test_the_quick_report_runs_every_section(
+    report: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    out, completed = report
+    assert completed.returncode == 0, completed.stderr[-8000:]
+    for key in ORDER:
+        assert (out / "benchmarks" / f"{key}.json").is_file(), key
+        # Progress is visible while it runs: every section announces itself and its end.
+        assert f"] {key}: starting (load average" in completed.stderr
+        assert (
+            f"] {key}: ran in " in completed.stderr or f"] {key}: skipped in " in completed.stderr
+        )
+
+
+@pytest.mark.parametrize("key", MEASURED_HERE)
+def test_each_harness_produced_numbers(
+    key: str, report: tuple[Path, subprocess.CompletedProcess[str]]
+) -> None:
+    out, _ = report
+    data = section(out, key)
+    assert data["status"] == "ran", data.get("notes")
+    numbers = data["numbers"]
+    assert isinstance(numbers, dict)
+    assert numbers, f"{key} produced no figures"
+    assert all(math.isfinite(v) and v >= 0 for v in numbers.values()), numbers
+    assert data["tables"], f"{key} has no table"
+    assert data["commands"], f"{key} does not state its commands"
+
+
+@pytest.mark.parametrize("key", sorted(HARNESSES))
+def test_external_harnesses_run_when_present_and_say_so_when_absent(
+    key: str, report: tuple[Path, subprocess.CompletedProcess[str]]
+) -> None:
+    out, _ = report
+    data = section(out, key)
+    present = any((REPO_ROOT / script).is_file() for script in HARNESSES[key].scripts)
+    if present:
+        assert data["status"] == "ran", data.get("notes")
+        assert data["numbers"], f"{key}'s harness printed no figures"
+    else:
+        assert data["status"] == "skipped"
+        assert "Not available in this checkout" in (out / "benchmarks.md").read_text()
+
+
+def test_the_headline_figures_are_there(
+    report: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    out, _ = report
+    http = section(out, "http")["numbers"]
+    assert isinstance(http, dict)
+    for name in ("livez_vs_fair", "livez_vs_bare", "generated_livez_allocs", "fair_livez_allocs"):
+        assert name in http, name
+    for name in ("generated_livez_rps", "fair_livez_rps", "bare_readyz_rps"):
+        assert http[name] > 0, name
+    client = section(out, "client")["numbers"]
+    assert isinstance(client, dict)
+    assert {"tuned_vs_idle64", "tuned_vs_standard"} <= client.keys()
+    assert "pgo_time_geomean_ratio" in section(out, "pgo")["numbers"]  # type: ignore[operator]
+
+
+def test_the_document_embeds_its_charts_and_states_the_conditions(
+    report: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    out, _ = report
+    doc = (out / "benchmarks.md").read_text()
+    assert doc.startswith("# Benchmarks\n")
+    assert "## Summary" in doc
+    for number, key in enumerate(ORDER, start=1):
+        assert f'<a id="{key}"></a>\n\n## {number}. ' in doc, key
+    for key in MEASURED_HERE:
+        data = section(out, key)
+        charts = data["charts"]
+        assert isinstance(charts, list)
+        assert charts, f"{key} has no chart (is matplotlib installed? pip install -e '.[test]')"
+        for chart in charts:
+            assert f"]({chart['file']})" in doc
+            assert (out / chart["file"]).read_text().lstrip().startswith("<?xml")
+    # Every section that measured states where and under which load (the external harnesses'
+    # sections too, once they exist).
+    assert doc.count("**Load average (1 min) before → after**") >= len(MEASURED_HERE)
+    assert doc.count("**Machine**: ") >= len(MEASURED_HERE)
+    assert "Quick mode" in doc
+    assert "go tool benchstat -col /impl" in doc
+    assert "p=" in doc
