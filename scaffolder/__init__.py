@@ -11,9 +11,9 @@ from ._org_config import (
     set_org_config_value,
     unset_org_config_value,
 )
+from ._package import installed_version
 from ._progress import Progress, SilentProgress, StreamProgress
 from ._steps import StepReport
-from ._template_source import installed_version
 from ._update import UpdateResult, update_service
 from .errors import ExitCode, ScaffoldError
 

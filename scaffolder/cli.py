@@ -20,7 +20,7 @@ from ._org_config import (
     set_org_config_value,
     unset_org_config_value,
 )
-from ._template_source import installed_version
+from ._package import installed_version
 from ._update import update_service
 from .errors import ExitCode, ScaffoldError, UsageError
 

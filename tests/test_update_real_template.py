@@ -58,7 +58,7 @@ from _helpers_template_repo import git
 from conftest import PROFILES, go_env, need, run
 
 from scaffolder import SilentProgress, __version__, check_service, new_service, update_service
-from scaffolder._template_source import refresh_package_mirror
+from scaffolder._carried import package_cache_path, refresh_package_cache
 from scaffolder.errors import ExitCode
 
 pytestmark = pytest.mark.go
@@ -236,14 +236,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         patch.setenv(CONFIG_ENV, str(root / "user-config" / "config.yml"))
         versions = release_versions(__version__)
 
+        def cache_of(data_dir: Path) -> Path:
+            with pytest.MonkeyPatch.context() as inner:
+                inner.setenv(DATA_DIR_ENV, str(data_dir))
+                return package_cache_path()
+
         def mirror(version: str, template_root: Path) -> None:
-            # A package of this version would carry these files: mirror them as it would.
+            # A package of this version would carry these files: cache them as it would.
             if version != versions[2]:
-                refresh_package_mirror(
-                    template_root=template_root, version=version, mirror=data_dir_n1 / "template"
+                refresh_package_cache(
+                    cache_of(data_dir_n1), template_root=template_root, version=version
                 )
-            refresh_package_mirror(
-                template_root=template_root, version=version, mirror=data_dir_n2 / "template"
+            refresh_package_cache(
+                cache_of(data_dir_n2), template_root=template_root, version=version
             )
 
         releases = build_real_template_releases(root / "template-repo", versions, mirror)

@@ -1,0 +1,124 @@
+"""Fill a source's cache from the source itself: its version tags, else versions from history.
+
+Every command that needs a source (not the package's own URL) fetches it first, so a new tag
+on the organisation's git server is seen at once; when the source cannot be reached, the cache
+answers (offline use) and the command says so. A fleet run fetches each source once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._cache import (
+    cache_lock,
+    cached_tags,
+    ensure_cache,
+    last_fetch_note,
+    point_head_at_newest,
+    set_tags,
+)
+from ._git import GitCommandError, run_git
+from ._versions import release_commits, version_names
+from .errors import TemplateSourceError
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    """How a cache was refreshed: from the source, or offline; real or derived versions."""
+
+    derived_versions: bool
+    offline_note: str | None = None
+
+
+_memo_lock = threading.Lock()
+_memo: dict[str, FetchOutcome] | None = None
+
+
+@contextlib.contextmanager
+def each_source_fetched_once() -> Iterator[None]:
+    """Within the block, fetch every source at most once (a fleet run over many projects)."""
+    global _memo  # noqa: PLW0603 - one memo for the duration of a fleet run, guarded by a lock
+    with _memo_lock:
+        outer, _memo = _memo, (_memo if _memo is not None else {})
+    try:
+        yield
+    finally:
+        with _memo_lock:
+            _memo = outer
+
+
+def refresh_from_source(location: str, cache: Path) -> FetchOutcome:
+    """Fetch the source at `location` (git URL or path) into `cache`; return how it went."""
+    with _memo_lock:
+        if _memo is not None and location in _memo:
+            return _memo[location]
+    with cache_lock(cache):
+        outcome = _refresh_locked(location, cache)
+    with _memo_lock:
+        if _memo is not None:
+            _memo[location] = outcome
+    return outcome
+
+
+def _refresh_locked(location: str, cache: Path) -> FetchOutcome:
+    ensure_cache(cache)
+    try:
+        run_git(
+            "fetch", "--quiet", "--force", "--prune", "--no-tags", "--", location,
+            "+refs/tags/*:refs/source-tags/*",
+            cwd=cache, tool_owned=True,
+        )  # fmt: skip
+    except GitCommandError as error:
+        reason = error.first_output_line or str(error)
+        if cached_tags(cache):
+            return FetchOutcome(
+                derived_versions=False,
+                offline_note=(
+                    f"note: cannot reach {location} ({reason}); using the versions "
+                    f"{last_fetch_note(cache)}"
+                ),
+            )
+        raise TemplateSourceError(
+            f"cannot reach the template source {location} ({reason}) and nothing is cached "
+            "for it on this machine; check the URL and your access, or re-point the project: "
+            "goperf-scaffold update --template SRC"
+        ) from error
+    fetched = run_git(
+        "for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/source-tags", cwd=cache
+    )
+    objects = dict(line.split(" ", 1) for line in fetched.splitlines() if line)
+    tags = {name: objects[name] for name in version_names(objects).values()}
+    derived = not tags
+    if derived:
+        tags = _derive_from_history(location, cache)
+    set_tags(cache, tags)
+    point_head_at_newest(cache)
+    return FetchOutcome(derived_versions=derived)
+
+
+def _derive_from_history(location: str, cache: Path) -> dict[str, str]:
+    """Versions of an untagged source, from its pyproject.toml/CHANGELOG.md history."""
+    try:
+        run_git(
+            "fetch", "--quiet", "--force", "--no-tags", "--", location, "+HEAD:refs/source/head",
+            cwd=cache, tool_owned=True,
+        )  # fmt: skip
+    except GitCommandError as error:
+        raise TemplateSourceError(
+            f"template source {location} has no version tags and no default branch to derive "
+            f"versions from ({error.first_output_line})"
+        ) from error
+    derived = {
+        str(version): commit for version, commit in release_commits(cache, "refs/source/head")
+    }
+    if not derived:
+        raise TemplateSourceError(
+            f"template source {location} has no version tags and no `version` history in "
+            "pyproject.toml: projects made from it could never be updated; tag a release "
+            "(git tag 1.0.0 && git push --tags)"
+        )
+    return derived
