@@ -11,6 +11,7 @@ from __future__ import annotations
 from hooks._steps import (
     StepError,
     StepOutcome,
+    build_and_test,
     git_init_and_commit,
     go_mod_tidy,
     gofmt_check,
@@ -20,6 +21,7 @@ from hooks._steps import (
 __all__ = [
     "StepError",
     "StepOutcome",
+    "build_and_test",
     "git_init_and_commit",
     "go_mod_tidy",
     "gofmt_check",

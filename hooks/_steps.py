@@ -173,6 +173,23 @@ def verify_build(project: Path) -> StepOutcome:
     return StepOutcome("done")
 
 
+def build_and_test(project: Path) -> StepOutcome:
+    """Fleet verification: `go build ./...`, then `go test ./...` (stops at the first failure)."""
+    if shutil.which("go") is None:
+        raise StepError("go not found on PATH: cannot build and test the update", step="go")
+    if not (project / "go.mod").is_file():
+        return StepOutcome("skipped", "no go.mod")
+    with tempfile.TemporaryDirectory(prefix="goperf-scaffold-build-") as binaries:
+        _run(
+            "go build ./...",
+            ["go", "build", "-o", f"{binaries}{os.sep}", "./..."],
+            project,
+            timeout=_GO_TIMEOUT_SECONDS,
+        )
+    _run("go test ./...", ["go", "test", "./..."], project, timeout=_GO_TIMEOUT_SECONDS)
+    return StepOutcome("done")
+
+
 def _gofmt_executable() -> str | None:
     found = shutil.which("gofmt")
     if found:

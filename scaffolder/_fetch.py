@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from ._cache import (
     cache_lock,
@@ -34,8 +35,9 @@ class FetchOutcome:
     offline_note: str | None = None
 
 
+T = TypeVar("T")
 _memo_lock = threading.Lock()
-_memo: dict[str, FetchOutcome] | None = None
+_memo: dict[str, object] | None = None
 
 
 @contextlib.contextmanager
@@ -51,17 +53,26 @@ def each_source_fetched_once() -> Iterator[None]:
             _memo = outer
 
 
-def refresh_from_source(location: str, cache: Path) -> FetchOutcome:
-    """Fetch the source at `location` (git URL or path) into `cache`; return how it went."""
+def once(key: str, make: Callable[[], T]) -> T:
+    """`make()`, or inside `each_source_fetched_once` the value it gave for `key` before."""
     with _memo_lock:
-        if _memo is not None and location in _memo:
-            return _memo[location]
-    with cache_lock(cache):
-        outcome = _refresh_locked(location, cache)
+        if _memo is not None and key in _memo:
+            return _memo[key]  # type: ignore[return-value]
+    value = make()
     with _memo_lock:
         if _memo is not None:
-            _memo[location] = outcome
-    return outcome
+            _memo[key] = value
+    return value
+
+
+def refresh_from_source(location: str, cache: Path) -> FetchOutcome:
+    """Fetch the source at `location` (git URL or path) into `cache`; return how it went."""
+
+    def fetch() -> FetchOutcome:
+        with cache_lock(cache):
+            return _refresh_locked(location, cache)
+
+    return once(f"fetch {location}", fetch)
 
 
 def _refresh_locked(location: str, cache: Path) -> FetchOutcome:

@@ -15,7 +15,7 @@ from packaging.version import Version
 
 from ._cache import cache_path, cached_tags
 from ._carried import refresh_package_cache
-from ._fetch import refresh_from_source
+from ._fetch import once, refresh_from_source
 from ._git import GitCommandError, is_git_worktree_root, run_git
 from ._legacy import legacy_source
 from ._org_config import read_org_config
@@ -112,7 +112,7 @@ def prepare(recorded: str, *, org: str | None, replaces: str | None = None) -> T
     canonical = recordable(canonical_template_url())
     if _same_source(recorded, canonical):
         cache = cache_path(git_location(canonical))
-        carried = refresh_package_cache(cache)
+        carried = once(f"carry {cache}", lambda: refresh_package_cache(cache))
         return TemplateSource(
             recorded, cache, trusted=True, is_package=True, replaces=replaces, carried=carried
         )
