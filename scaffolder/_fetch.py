@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from packaging.version import Version
+
 from ._cache import (
     cache_lock,
     cached_tags,
@@ -23,6 +25,7 @@ from ._cache import (
     set_tags,
 )
 from ._git import GitCommandError, run_git
+from ._urls import is_url
 from ._versions import release_commits, version_names
 from .errors import TemplateSourceError
 
@@ -106,9 +109,21 @@ def _refresh_locked(location: str, cache: Path) -> FetchOutcome:
     derived = not tags
     if derived:
         tags = _derive_from_history(location, cache)
+        if is_url(location):
+            raise TemplateSourceError(_tag_your_releases(location, tags))
     set_tags(cache, tags)
     point_head_at_newest(cache)
     return FetchOutcome(derived_versions=derived)
+
+
+def _tag_your_releases(location: str, derived: dict[str, str]) -> str:
+    """Why a shared source without tags is refused, and the tags that would fix it."""
+    newest = sorted(derived.items(), key=lambda item: Version(item[0]))[-3:]
+    commands = " && ".join(f"git tag {name} {commit[:12]}" for name, commit in newest)
+    return (
+        f"template source {location} has no version tags, so plain `copier update` could never "
+        f"update projects made from it; tag its releases ({commands} && git push --tags)"
+    )
 
 
 def _derive_from_history(location: str, cache: Path) -> dict[str, str]:

@@ -129,9 +129,8 @@ def prepare(recorded: str, *, org: str | None, replaces: str | None = None) -> T
         notes.append(outcome.offline_note)
     if outcome.derived_versions:
         notes.append(
-            f"warning: {recorded} has no version tags; goperf-scaffold derives its versions "
-            "from pyproject.toml history, but plain `copier update` cannot see them: tag each "
-            "release (git tag X.Y.Z && git push --tags)"
+            f"warning: {recorded} has no version tags; its versions come from its "
+            "pyproject.toml history, which plain `copier update` cannot see: tag its releases"
         )
     trusted = org is not None and _same_source(recorded, org)
     return TemplateSource(recorded, cache, trusted, notes=tuple(notes), replaces=replaces)

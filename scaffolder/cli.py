@@ -115,8 +115,10 @@ def _run_update(args: argparse.Namespace) -> int:
 
 def _run_check(args: argparse.Namespace) -> int:
     result = check_service(args.path)
+    for note in result.notes:
+        sys.stderr.write(f"{note}\n")
     if args.json:
-        sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
+        _write_json(result.as_dict())
     elif result.update_available:
         sys.stdout.write(
             f"{result.path}: template {result.current_version}, {result.latest_version} is "
