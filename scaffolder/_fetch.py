@@ -116,6 +116,20 @@ def _refresh_locked(location: str, cache: Path) -> FetchOutcome:
     return FetchOutcome(derived_versions=derived)
 
 
+def fetch_one_version(location: str, cache: Path, tag: str) -> bool:
+    """Fetch one tag from `location` into `cache` (a version this installation lacks)."""
+    with cache_lock(cache):
+        try:
+            run_git(
+                "fetch", "--quiet", "--no-tags", "--", location,
+                f"+refs/tags/{tag}:refs/tags/{tag}",
+                cwd=cache, tool_owned=True,
+            )  # fmt: skip
+        except GitCommandError:
+            return False
+    return True
+
+
 def _tag_your_releases(location: str, derived: dict[str, str]) -> str:
     """Why a shared source without tags is refused, and the tags that would fix it."""
     newest = sorted(derived.items(), key=lambda item: Version(item[0]))[-3:]

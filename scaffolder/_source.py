@@ -15,7 +15,7 @@ from packaging.version import Version
 
 from ._cache import cache_path, cached_tags
 from ._carried import refresh_package_cache
-from ._fetch import once, refresh_from_source
+from ._fetch import fetch_one_version, once, refresh_from_source
 from ._git import GitCommandError, is_git_worktree_root, run_git
 from ._legacy import legacy_source
 from ._org_config import read_org_config
@@ -182,14 +182,7 @@ def _take_version_from_legacy_mirror(source: TemplateSource, mirror: Path, commi
     """
     if commit in {str(version) for version in source.versions()} or not (mirror / ".git").is_dir():
         return
-    try:
-        run_git(
-            "fetch", "--quiet", "--no-tags", "--", str(mirror),
-            f"+refs/tags/{commit}:refs/tags/{commit}",
-            cwd=source.cache, tool_owned=True,
-        )  # fmt: skip
-    except GitCommandError:
-        return  # require_version explains what is missing
+    fetch_one_version(str(mirror), source.cache, commit)  # else require_version explains
 
 
 def require_revision(source: TemplateSource, ref: str) -> None:
@@ -206,15 +199,23 @@ def require_revision(source: TemplateSource, ref: str) -> None:
 
 
 def require_version(source: TemplateSource, commit: str, version: Version) -> None:
-    """Refuse early when the source lacks the version a project records (Copier needs it)."""
+    """Refuse early when the source lacks the version a project records (Copier needs it).
+
+    This package's template offers what the installation carries; an older release it does
+    not carry (a wheel carries one version) is fetched from the template URL when reachable.
+    """
     if version in source.versions():
+        return
+    fetched = source.is_package and fetch_one_version(source.location, source.cache, commit)
+    if fetched and version in source.versions():
         return
     offered = ", ".join(str(v) for v in sorted(source.versions())) or "none"
     if source.is_package:
         raise TemplateSourceError(
             f"the project is on template {commit}, which this installation of {PACKAGE_NAME} "
-            f"({installed_version()}) does not carry (it knows {offered}); install a "
-            f"{PACKAGE_NAME} release at or after {version.public}"
+            f"({installed_version()}) does not carry (it knows {offered}) and "
+            f"{source.location} cannot provide; install {PACKAGE_NAME} from a checkout of "
+            "its repository (which carries every release), or one at or after that version"
         )
     raise TemplateSourceError(
         f"the project is on template {commit}, which {source.recorded} does not offer "

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import textwrap
 from collections.abc import Callable, Sequence
-from typing import NoReturn
 
-from ._adopt import adopt_service
 from ._check import check_service
+from ._cli_common import (
+    EXIT_CODES_HELP,
+    PROG,
+    OneLineErrorParser,
+    add_data_option,
+    details,
+    print_error,
+    summary,
+    write_json,
+)
+from ._cli_fleet import add_adopt_parser, add_fleet_parser
 from ._data_args import parse_data_items
-from ._fleet_report import status_table, update_line, update_summary
-from ._fleet_status import fleet_status
-from ._fleet_update import fleet_update
 from ._new import new_service
 from ._org_config import (
     ORG_CONFIG_KEYS,
@@ -26,44 +30,9 @@ from ._org_config import (
 )
 from ._package import installed_version
 from ._update import update_service
-from .errors import ExitCode, FleetIncompleteError, ScaffoldError, UsageError
+from .errors import ExitCode, FleetIncompleteError, ScaffoldError
 
-PROG = "goperf-scaffold"
 DEBUG_ENV = "GOPERF_SCAFFOLD_DEBUG"
-
-EXIT_CODES_HELP = """\
-exit codes:
-  0   success (check: up to date)        6   a post-generation/update step failed (project kept)
-  1   unexpected internal error          7   not updatable: no answers file, not git, dirty
-  2   usage error, malformed --data      8   downgrade refused
-  3   answer refused by copier.yml       9   update done but conflicts remain
-  4   destination exists/unwritable      10  check: an update is available
-  5   template source/revision problem   11  organisation config problem
-  12  fleet: some repositories not updated or not read
-  130 interrupted
-"""
-
-
-class _OneLineErrorParser(argparse.ArgumentParser):
-    """argparse that reports usage errors as a UsageError (one line, exit code 2)."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see `{self.prog} --help`)")
-
-
-def _summary(function: Callable[..., object]) -> str:
-    """The first paragraph of an API function's docstring, as CLI help text."""
-    doc = textwrap.dedent(function.__doc__ or "").strip()
-    return doc.split("\n\n", 1)[0].replace("\n", " ")
-
-
-def _details(function: Callable[..., object]) -> str:
-    doc = (function.__doc__ or "").strip()
-    return textwrap.dedent(doc.split("\n\n", 1)[1]) if "\n\n" in doc else ""
-
-
-def _print_error(message: str) -> None:
-    sys.stderr.write(f"{PROG}: error: {message}\n")
 
 
 def _run_new(args: argparse.Namespace) -> int:
@@ -104,7 +73,7 @@ def _run_update(args: argparse.Namespace) -> int:
         marker = "C" if name in result.conflicted_files else "M"
         sys.stdout.write(f"  {marker} {name}\n")
     if result.has_conflicts:
-        _print_error(
+        print_error(
             f"conflicts remain in {', '.join(result.conflicted_files)}: resolve the markers "
             "(or .rej files), then review and commit"
         )
@@ -118,7 +87,7 @@ def _run_check(args: argparse.Namespace) -> int:
     for note in result.notes:
         sys.stderr.write(f"{note}\n")
     if args.json:
-        _write_json(result.as_dict())
+        write_json(result.as_dict())
     elif result.update_available:
         sys.stdout.write(
             f"{result.path}: template {result.current_version}, {result.latest_version} is "
@@ -130,70 +99,6 @@ def _run_check(args: argparse.Namespace) -> int:
             f"latest {result.latest_version})\n"
         )
     return ExitCode.UPDATE_AVAILABLE if result.update_available else ExitCode.OK
-
-
-def _write_json(document: object) -> None:
-    sys.stdout.write(json.dumps(document, indent=2) + "\n")
-
-
-def _run_fleet_status(args: argparse.Namespace) -> int:
-    rows = fleet_status(args.paths)
-    if args.json:
-        _write_json({"repositories": [row.as_dict() for row in rows]})
-    else:
-        sys.stdout.write(status_table(rows))
-    unreadable = [row.project for row in rows if row.error is not None]
-    if unreadable:
-        raise FleetIncompleteError(f"could not read {len(unreadable)}: {', '.join(unreadable)}")
-    return ExitCode.UPDATE_AVAILABLE if any(row.behind_by for row in rows) else ExitCode.OK
-
-
-def _run_fleet_update(args: argparse.Namespace) -> int:
-    def show(repo: object) -> None:
-        if not args.json:
-            sys.stdout.write(update_line(repo))  # type: ignore[arg-type]
-            sys.stdout.flush()
-
-    report = fleet_update(args.paths, to=args.to, jobs=args.jobs, trust=args.trust, on_result=show)
-    if args.json:
-        _write_json(
-            {
-                "repositories": [repo.as_dict() for repo in report.repos],
-                "interrupted": report.interrupted,
-            }
-        )
-    if report.interrupted:
-        _print_error("interrupted: each repository is as it was or has its complete branch")
-        return ExitCode.INTERRUPTED
-    summary = update_summary(report.repos)
-    if summary is not None:
-        raise FleetIncompleteError(summary)
-    return ExitCode.OK
-
-
-def _run_adopt(args: argparse.Namespace) -> int:
-    result = adopt_service(
-        args.path,
-        data=parse_data_items(args.data),
-        template=args.template,
-        vcs_ref=args.vcs_ref,
-        conflict=args.conflict,
-    )
-    sys.stdout.write(
-        f"{result.path} adopted template {result.template_version} on branch {result.branch}\n"
-    )
-    for name in result.added_files:
-        sys.stdout.write(f"  A {name}\n")
-    for name in result.conflicted_files:
-        sys.stdout.write(f"  C {name}\n")
-    if result.has_conflicts:
-        _print_error(
-            f"files differ from the template: {', '.join(result.conflicted_files)}; review "
-            "them (keep yours or take the template's), then commit"
-        )
-        return ExitCode.CONFLICTS
-    sys.stdout.write(f"Committed {result.commit}; `goperf-scaffold update` works from now on.\n")
-    return ExitCode.OK
 
 
 def _run_config_set(args: argparse.Namespace) -> int:
@@ -215,69 +120,9 @@ def _run_config_show(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def _add_data_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data",
-        "-d",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="answer a question (repeatable); copier.yml validates it",
-    )
-
-
-def _verb_parser(
-    commands: argparse._SubParsersAction[_OneLineErrorParser],
-    name: str,
-    function: Callable[..., object],
-) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = commands.add_parser(
-        name,
-        help=_summary(function),
-        description=_summary(function) + "\n\n" + _details(function),
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    return parser
-
-
-def _add_fleet_parser(commands: argparse._SubParsersAction[_OneLineErrorParser]) -> None:
-    fleet = commands.add_parser(
-        "fleet", help="status and upgrades of many generated repositories at once"
-    )
-    actions = fleet.add_subparsers(
-        dest="fleet_command", metavar="ACTION", parser_class=_OneLineErrorParser
-    )
-    actions.required = True
-    paths_help = "a generated repository, or a folder whose sub-folders are searched"
-    status = _verb_parser(actions, "status", fleet_status)
-    status.add_argument("paths", metavar="PATH", nargs="+", help=paths_help)
-    status.add_argument("--json", action="store_true", help="print the report as JSON")
-    status.set_defaults(handler=_run_fleet_status)
-    update = _verb_parser(actions, "update", fleet_update)
-    update.add_argument("paths", metavar="PATH", nargs="+", help=paths_help)
-    update.add_argument("--to", metavar="VERSION", help="template version (default: newest)")
-    update.add_argument("--jobs", type=int, default=1, metavar="N", help="repositories at once")
-    update.add_argument(
-        "--trust", action="store_true", help="allow migrations of a template other than ours"
-    )
-    update.add_argument("--json", action="store_true", help="print the report as JSON")
-    update.set_defaults(handler=_run_fleet_update)
-
-
-def _add_adopt_parser(commands: argparse._SubParsersAction[_OneLineErrorParser]) -> None:
-    adopt = _verb_parser(commands, "adopt", adopt_service)
-    adopt.add_argument("path", metavar="PATH", help="the Go repository to adopt")
-    _add_data_option(adopt)
-    adopt.add_argument("--template", metavar="SRC", help="template git URL (default: org's)")
-    adopt.add_argument("--vcs-ref", metavar="REF", help="template version (default: newest)")
-    adopt.add_argument("--conflict", choices=("inline", "rej"), default="inline")
-    adopt.set_defaults(handler=_run_adopt)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `goperf-scaffold` command."""
-    parser = _OneLineErrorParser(
+    parser = OneLineErrorParser(
         prog=PROG,
         description="Generate performance-ready Go HTTP services and keep them current.",
         epilog=EXIT_CODES_HELP,
@@ -285,14 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {installed_version()}")
     commands = parser.add_subparsers(
-        dest="command", metavar="COMMAND", parser_class=_OneLineErrorParser
+        dest="command", metavar="COMMAND", parser_class=OneLineErrorParser
     )
     commands.required = True
 
     new = commands.add_parser(
         "new",
-        help=_summary(new_service),
-        description=_summary(new_service) + "\n\n" + _details(new_service),
+        help=summary(new_service),
+        description=summary(new_service) + "\n\n" + details(new_service),
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -302,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument(
         "--defaults", action="store_true", help="use defaults for unanswered questions"
     )
-    _add_data_option(new)
+    add_data_option(new)
     new.add_argument("--template", metavar="SRC", help="template git repository (path or URL)")
     new.add_argument("--vcs-ref", metavar="REF", help="template version (git tag) or revision")
     new.add_argument("--force", action="store_true", help="render into a non-empty DEST")
@@ -313,8 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     update = commands.add_parser(
         "update",
-        help=_summary(update_service),
-        description=_summary(update_service) + "\n\n" + _details(update_service),
+        help=summary(update_service),
+        description=summary(update_service) + "\n\n" + details(update_service),
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -322,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("--conflict", choices=("inline", "rej"), default="inline")
     update.add_argument("--vcs-ref", metavar="REF", help="template version to update to")
     update.add_argument("--defaults", action="store_true", help="new questions get defaults")
-    _add_data_option(update)
+    add_data_option(update)
     update.add_argument(
         "--trust", action="store_true", help="allow migrations of a template other than ours"
     )
@@ -336,8 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser(
         "check",
-        help=_summary(check_service),
-        description=_summary(check_service) + "\n\n" + _details(check_service),
+        help=summary(check_service),
+        description=summary(check_service) + "\n\n" + details(check_service),
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -345,8 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the result as JSON")
     check.set_defaults(handler=_run_check)
 
-    _add_fleet_parser(commands)
-    _add_adopt_parser(commands)
+    add_fleet_parser(commands)
+    add_adopt_parser(commands)
 
     keys_help = "keys: " + "; ".join(
         f"{key} ({text})" for key, (_, text) in ORG_CONFIG_KEYS.items()
@@ -357,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=f"Organisation defaults (file: GOPERF_SCAFFOLD_CONFIG overrides). {keys_help}",
     )
     config_commands = config.add_subparsers(
-        dest="config_command", metavar="ACTION", parser_class=_OneLineErrorParser
+        dest="config_command", metavar="ACTION", parser_class=OneLineErrorParser
     )
     config_commands.required = True
     config_set = config_commands.add_parser("set", help="set KEY to VALUE", description=keys_help)
@@ -375,8 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _fail(message: str, code: ExitCode, *, as_json: bool) -> int:
     """Report an error: one line on stderr; with --json also a JSON document on stdout."""
     if as_json:
-        _write_json({"error": message, "exit_code": int(code)})
-    _print_error(message)
+        write_json({"error": message, "exit_code": int(code)})
+    print_error(message)
     return int(code)
 
 
@@ -390,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Callable[[argparse.Namespace], int] = args.handler
         return int(handler(args))
     except FleetIncompleteError as error:  # the report is printed; the summary is the error
-        _print_error(str(error))
+        print_error(str(error))
         return int(error.exit_code)
     except ScaffoldError as error:
         if os.environ.get(DEBUG_ENV):

@@ -9,6 +9,7 @@ or this checkout).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import socket
@@ -33,6 +34,19 @@ _USER_SPECIFIC_ENV = (
     "PYTHONPATH",
     "GIT_CONFIG_COUNT",
 )
+
+
+@functools.cache
+def go_caches() -> dict[str, str]:
+    """The machine's Go module and build caches: a run with another HOME must share them
+    (offline, and no rebuild of every dependency), as every test does."""
+    if shutil.which("go") is None:
+        return {}
+    names = ("GOPATH", "GOMODCACHE", "GOCACHE")
+    values = subprocess.run(
+        ["go", "env", *names], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    return dict(zip(names, values, strict=False))
 
 
 def publish(repo: Path, remote: Path) -> None:
@@ -89,6 +103,7 @@ class User:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _USER_SPECIFIC_ENV}
         env["HOME"] = str(self.home)
+        env.update(go_caches())
         # Plain `copier` keeps a mirror cache too: keep it in this user's home.
         env["COPIER_CACHE_DIR"] = str(self.home / ".cache" / "copier")
         if self.installation is not None:

@@ -411,7 +411,7 @@ def test_failed_verification_keeps_the_project_and_names_the_step(
 
 
 def test_hooks_package_imports_on_its_own(tmp_path: Path) -> None:
-    """hooks imports scaffolder.errors; scaffolder must not import hooks at module level."""
+    """hooks is a package of its own: it imports on its own (scaffolder depends on it)."""
     completed = subprocess.run(
         [sys.executable, "-c", "import hooks; print(hooks.StepOutcome('done').status)"],
         cwd=tmp_path,
