@@ -3,6 +3,7 @@ git redirect, release commits derived from history, and 0.1.0 mirror paths recog
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from _helpers_env import isolate_user_dirs
 from _helpers_template_repo import commit_all, git, init_repo
 from copier._vcs import get_repo
 
+from scaffolder import _package
 from scaffolder._copier_session import git_redirect_env
 from scaffolder._legacy import legacy_source
 from scaffolder._urls import git_location, recordable
@@ -88,3 +90,15 @@ def test_0_1_0_mirror_paths_are_recognised_by_their_shape(
     assert (clone.kind, clone.origin) == ("checkout mirror", None)
     for other in ("https://git.example.com/t.git", "/srv/templates/template", str(tmp_path)):
         assert legacy_source(other) is None
+
+
+def test_a_wheel_reads_version_and_template_url_from_its_metadata(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Installed from a wheel there is no pyproject.toml: the package metadata says it all."""
+    checkout = _package.source_checkout()
+    assert checkout is not None, "the suite runs from a source checkout"
+    declared = tomllib.loads((checkout / "pyproject.toml").read_text())["project"]
+    monkeypatch.setattr(_package, "source_checkout", lambda: None)
+    assert _package.installed_version.__wrapped__() == declared["version"]
+    assert _package.canonical_template_url.__wrapped__() == declared["urls"]["Template"]
