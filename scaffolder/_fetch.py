@@ -26,7 +26,7 @@ from ._cache import (
 )
 from ._git import GitCommandError, run_git
 from ._urls import is_url
-from ._versions import release_commits, version_names
+from ._versions import version_names, versions_from_pyproject_history
 from .errors import TemplateSourceError
 
 
@@ -141,7 +141,7 @@ def _tag_your_releases(location: str, derived: dict[str, str]) -> str:
 
 
 def _derive_from_history(location: str, cache: Path) -> dict[str, str]:
-    """Versions of an untagged source, from its pyproject.toml/CHANGELOG.md history."""
+    """Versions of an untagged source, from its pyproject.toml history."""
     try:
         run_git(
             "fetch", "--quiet", "--force", "--no-tags", "--", location, "+HEAD:refs/source/head",
@@ -153,7 +153,8 @@ def _derive_from_history(location: str, cache: Path) -> dict[str, str]:
             f"versions from ({error.first_output_line})"
         ) from error
     derived = {
-        str(version): commit for version, commit in release_commits(cache, "refs/source/head")
+        str(version): commit
+        for version, commit in versions_from_pyproject_history(cache, "refs/source/head")
     }
     if not derived:
         raise TemplateSourceError(

@@ -55,8 +55,10 @@ class TemplateSource:
         return tags[newest] if newest is not None else None
 
     def default_ref(self) -> str | None:
-        """What `new` renders: the carried template of the package, else the newest release."""
-        return self.carried or self.newest()
+        """What `new` renders: the package's carried template, else the newest release (or,
+        with pre-releases only, the newest of those, as Copier falls back to HEAD)."""
+        tags = self.versions()
+        return self.carried or self.newest() or (tags[max(tags)] if tags else None)
 
 
 def _same_source(left: str, right: str) -> bool:

@@ -1,10 +1,9 @@
 """Template versions: `_commit` values read as PEP 440, and releases derived from history.
 
 A template repository without version tags (a fresh clone of this repository, say) still knows
-its releases from committed data: version X is released by the last commit that wrote its
-`## X` section of CHANGELOG.md while pyproject.toml said X (the release commit writes the
-changelog), or, for a version the changelog does not list, by the commit that set
-`version = "X"` in pyproject.toml. Only first-parent history is read, oldest first.
+its releases from committed data: version X is the last first-parent commit whose
+pyproject.toml says X — the state just before the version moves on (the first commit after a
+release sets the next `.devN`), so a release's content never changes after the fact.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from packaging.version import InvalidVersion, Version
 from ._git import GitCommandError, run_git
 
 _DESCRIBE_PATTERN = re.compile(r"^(?P<base>.+)-(?P<count>\d+)-(?P<hash>g[0-9a-f]+)$")
-_CHANGELOG_HEADING = re.compile(r"^##\s+\[?(?P<version>[^\]\s]+)\]?(\s|$)", re.MULTILINE)
 
 
 def parse_recorded_version(commit: str | None) -> Version | None:
@@ -50,80 +48,37 @@ def releases(versions: Iterable[Version]) -> list[Version]:
     return sorted(version for version in versions if not version.is_prerelease)
 
 
-def _first_parent_commits(repo: Path, rev: str, path: str) -> list[str]:
-    log = run_git("log", "--first-parent", "--reverse", "--format=%H", rev, "--", path, cwd=repo)
-    return log.split()
-
-
-def _file_at(repo: Path, commit: str, path: str) -> str | None:
+def _pyproject_version_at(repo: Path, commit: str) -> Version | None:
     try:
-        return run_git("show", f"{commit}:{path}", cwd=repo)
-    except GitCommandError:
+        text = run_git("show", f"{commit}:pyproject.toml", cwd=repo)
+        raw = tomllib.loads(text).get("project", {}).get("version")
+    except (GitCommandError, tomllib.TOMLDecodeError):
         return None
+    if not isinstance(raw, str):
+        return None
+    with contextlib.suppress(InvalidVersion):
+        return Version(raw)
+    return None
 
 
-def _versions_set_in_pyproject(repo: Path, rev: str) -> list[tuple[Version, str]]:
-    """Each version of pyproject.toml's history and the first commit that set it."""
-    found: list[tuple[Version, str]] = []
-    seen: set[Version] = set()
-    for commit in _first_parent_commits(repo, rev, "pyproject.toml"):
-        text = _file_at(repo, commit, "pyproject.toml")
-        try:
-            raw = tomllib.loads(text or "").get("project", {}).get("version")
-        except tomllib.TOMLDecodeError:
-            continue
-        if not isinstance(raw, str):
-            continue
-        with contextlib.suppress(InvalidVersion):
-            parsed = Version(raw)
-            if parsed not in seen:
-                seen.add(parsed)
-                found.append((parsed, commit))
-    return found
+def versions_from_pyproject_history(repo: Path, rev: str = "HEAD") -> list[tuple[Version, str]]:
+    """Map each version in pyproject.toml's history to the commit that released it, oldest first.
 
-
-def _changelog_sections(text: str) -> dict[Version, str]:
-    """The text of each `## X` section of a changelog, keyed by version."""
-    matches = list(_CHANGELOG_HEADING.finditer(text))
-    sections: dict[Version, str] = {}
-    for index, match in enumerate(matches):
-        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
-        with contextlib.suppress(InvalidVersion):
-            sections.setdefault(Version(match["version"]), text[match.start() : end])
-    return sections
-
-
-def _changelog_writes(repo: Path, rev: str) -> dict[Version, list[str]]:
-    """For each version, the commits that wrote (created or changed) its changelog section."""
-    writes: dict[Version, list[str]] = {}
-    previous: dict[Version, str] = {}
-    for commit in _first_parent_commits(repo, rev, "CHANGELOG.md"):
-        sections = _changelog_sections(_file_at(repo, commit, "CHANGELOG.md") or "")
-        for version, section in sections.items():
-            if previous.get(version) != section:
-                writes.setdefault(version, []).append(commit)
-        previous = sections
-    return writes
-
-
-def release_commits(repo: Path, rev: str = "HEAD") -> list[tuple[Version, str]]:
-    """Map each version of the repository's history to the commit that released it.
-
-    The last write of the version's changelog section wins over the version bump (0.1.0 was
-    the version from the first commit on, and was released by "Changelog for 0.1.0"), but
-    only a write made before the next version was set: a later fix of an old section never
-    moves a release.
+    Version X maps to the last first-parent commit of `rev` whose `[project] version` is X
+    (the newest version maps to `rev` itself). Uses committed data only.
     """
-    set_at = _versions_set_in_pyproject(repo, rev)
-    if not set_at:
-        return []
-    writes = _changelog_writes(repo, rev)
-    history = run_git("rev-list", "--first-parent", "--reverse", rev, cwd=repo).split()
-    order = {commit: index for index, commit in enumerate(history)}
-    result: list[tuple[Version, str]] = []
-    for index, (version, commit) in enumerate(set_at):
-        start = order.get(commit, 0)
-        end = order[set_at[index + 1][1]] if index + 1 < len(set_at) else len(history)
-        inside = [write for write in writes.get(version, []) if start <= order.get(write, -1) < end]
-        result.append((version, inside[-1] if inside else commit))
-    return result
+    log = run_git(
+        "log", "--first-parent", "--reverse", "--format=%H", rev, "--", "pyproject.toml", cwd=repo
+    )
+    found: dict[Version, str] = {}
+    current: Version | None = None
+    for commit in log.split():
+        version = _pyproject_version_at(repo, commit)
+        if version == current:
+            continue
+        if current is not None:
+            found[current] = run_git("rev-parse", f"{commit}^1", cwd=repo).strip()
+        current = version
+    if current is not None:
+        found[current] = run_git("rev-parse", rev, cwd=repo).strip()
+    return sorted(found.items())

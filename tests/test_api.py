@@ -20,7 +20,7 @@ from scaffolder import SilentProgress, check_service, new_service, update_servic
 from scaffolder._cache import cached_tags
 from scaffolder._carried import package_cache_path, refresh_package_cache
 from scaffolder._package import canonical_template_url
-from scaffolder._versions import release_commits
+from scaffolder._versions import versions_from_pyproject_history
 from scaffolder.errors import (
     DestinationError,
     InvalidAnswerError,
@@ -166,7 +166,7 @@ def test_a_version_is_the_last_commit_before_the_version_moves_on(tmp_path: Path
     write_pyproject(repo, "0.3.0rc1")
     head = commit_all(repo, "pre-release")
 
-    versions = release_commits(repo)
+    versions = versions_from_pyproject_history(repo)
 
     assert [(str(version), commit) for version, commit in versions] == [
         ("0.1.0", released_0_1),

@@ -84,18 +84,21 @@ def test_platform_team_flow_from_the_readme(
     require_go()
     isolate_user_dirs(monkeypatch, tmp_path)
     setup, release = readme_blocks()
-    upstream = snapshot_template(tmp_path / "upstream")  # this repository's template, as is
-    for name in ("pyproject.toml", "CHANGELOG.md"):
-        (upstream.root / name).write_text((REPO_ROOT / name).read_text())
-    upstream.release("snapshot", tag=False)
+    # Upstream at a release: this repository's template as is, its version without `.devN`.
+    upstream = snapshot_template(tmp_path / "upstream")
+    pyproject_text = (REPO_ROOT / "pyproject.toml").read_text()
+    current = re.search(r'^version = "(.*)"$', pyproject_text, re.M)
+    assert current, "pyproject.toml has a version line"
+    version = Version(Version(current[1]).base_version)
+    (upstream.root / "pyproject.toml").write_text(
+        pyproject_text.replace(current[0], f'version = "{version}"')
+    )
+    upstream.release(str(version), tag=False)
     server = tmp_path / "git.example.com" / "goperf-scaffold.git"
     git("init", "--quiet", "--bare", str(server), cwd=tmp_path)
     services = tmp_path / "services"
     work = tmp_path / "platform"
     work.mkdir()
-    version = Version(
-        re.search(r'^version = "(.*)"$', (REPO_ROOT / "pyproject.toml").read_text(), re.M)[1]  # type: ignore[index]
-    )
     next_version = f"{version.major}.{version.minor + 1}.0"
     env = {
         **os.environ,

@@ -1,5 +1,5 @@
 """The parts of the template source design, each on its own: what is recorded for a URL, the
-git redirect, release commits derived from history, and 0.1.0 mirror paths recognised."""
+git redirect, 0.1.0 mirror paths recognised, a wheel's metadata."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ from pathlib import Path
 
 import pytest
 from _helpers_env import isolate_user_dirs
-from _helpers_template_repo import commit_all, git, init_repo
 from copier._vcs import get_repo
 
 from scaffolder import _package
 from scaffolder._copier_session import git_redirect_env
 from scaffolder._legacy import legacy_source
 from scaffolder._urls import git_location, recordable
-from scaffolder._versions import release_commits
 
 
 @pytest.mark.parametrize(
@@ -49,32 +47,6 @@ def test_redirect_comes_after_the_users_own_git_config_entries() -> None:
         "GIT_CONFIG_KEY_1": "url./cache/t.git.insteadOf",
         "GIT_CONFIG_VALUE_1": "https://git.example.com/t.git",
     }
-
-
-def write(repo: Path, version: str, changelog: str | None = None, note: str = "") -> str:
-    (repo / "pyproject.toml").write_text(f'[project]\nname = "t"\nversion = "{version}"\n')
-    if changelog is not None:
-        (repo / "CHANGELOG.md").write_text(changelog)
-    (repo / "work.txt").write_text(note)
-    return commit_all(repo, f"{version} {note}")
-
-
-def test_release_is_the_last_changelog_write_before_the_next_version(tmp_path: Path) -> None:
-    repo = init_repo(tmp_path / "repo")
-    write(repo, "0.1.0", note="skeleton")  # 0.1.0 is the version from the first commit on
-    write(repo, "0.1.0", "# Changelog\n\n## 0.1.0\n\n- draft\n", note="early draft")
-    released = write(repo, "0.1.0", "# Changelog\n\n## 0.1.0\n\n- final\n", note="release")
-    write(repo, "0.1.0", note="after the release, before the next bump")
-    bumped = write(repo, "0.2.0", note="bump, no changelog yet")
-    changelog = "# Changelog\n\n## 0.2.0\n\n- two\n\n## 0.1.0\n\n- final, typo fixed\n"
-    second = write(repo, "0.2.0", changelog, note="release 0.2.0")
-    write(repo, "0.3.0", note="bump, never released")
-    third = git("rev-parse", "HEAD", cwd=repo).strip()
-
-    releases = [(str(version), commit) for version, commit in release_commits(repo)]
-
-    assert releases == [("0.1.0", released), ("0.2.0", second), ("0.3.0", third)]
-    assert bumped != second
 
 
 def test_0_1_0_mirror_paths_are_recognised_by_their_shape(
