@@ -164,10 +164,13 @@ def new_service(
     Questions come from copier.yml and are asked by Copier on a terminal; `defaults=True`
     answers every question not given in `data` with its default. Without a terminal on stdin,
     `new` behaves as if `defaults=True` and says so. Organisation defaults (`config set`) are
-    Copier defaults; `data` always wins. The project is rendered into a hidden sibling folder
-    and moved into place only when rendering succeeded, so a refused answer leaves nothing
-    behind. Then: `go mod tidy`, `git init` + first commit, `go build ./...` + `go vet ./...`
-    (each can be turned off; each is skipped with a note when go/git is missing). A failing
+    Copier defaults; `data` always wins. The template is `template`, else the organisation's
+    (`config set template URL`), else this package's; the project records that source's
+    shared URL (never a path on this machine, unless `template` is one) and its version.
+    The project is rendered into a hidden sibling folder and moved into place only when
+    rendering succeeded, so a refused answer leaves nothing behind. Then: `go mod tidy`,
+    `git init` + first commit, `go build ./...` + `go vet ./...` (each can be turned off;
+    each is skipped with a note when go/git is missing). A failing
     step raises StepFailedError and the project is kept.
     """
     progress = progress or StreamProgress()
