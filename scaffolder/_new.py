@@ -170,8 +170,8 @@ def new_service(
     The project is rendered into a hidden sibling folder and moved into place only when
     rendering succeeded, so a refused answer leaves nothing behind. Then: `go mod tidy`,
     `git init` + first commit, `go build ./...` + `go vet ./...` (each can be turned off;
-    each is skipped with a note when go/git is missing). A failing
-    step raises StepFailedError and the project is kept.
+    each is skipped with a note when go/git is missing). A failing step raises
+    StepFailedError and the project is kept.
     """
     progress = progress or StreamProgress()
     destination = Path(os.path.abspath(Path(dest).expanduser()))
