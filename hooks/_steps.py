@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from scaffolder.errors import StepFailedError
-
 FIRST_COMMIT_MESSAGE = "Initial commit from goperf-scaffold"
 # Used only for the first commit, and only when the user has no git identity configured.
 _FALLBACK_IDENTITY = {
@@ -24,6 +22,15 @@ _FALLBACK_IDENTITY = {
 # Module downloads can be slow; a hung network must still end the step.
 _GO_TIMEOUT_SECONDS = 900
 _OUTPUT_TAIL_LINES = 20
+
+
+class StepError(Exception):
+    """A step failed; `str(error)` is one line naming the step, `output` the command's tail."""
+
+    def __init__(self, message: str, *, step: str, output: str = "") -> None:
+        super().__init__(message)
+        self.step = step
+        self.output = output
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,7 @@ def _run(
     extra_env: dict[str, str] | None = None,
     timeout: float | None = None,
 ) -> str:
-    """Run one command of a step in the project; raise StepFailedError with its output tail."""
+    """Run one command of a step in the project; raise StepError with its output tail."""
     env = {**os.environ, **(extra_env or {})}
     try:
         completed = subprocess.run(
@@ -55,19 +62,19 @@ def _run(
             timeout=timeout,
         )
     except subprocess.TimeoutExpired as error:
-        raise StepFailedError(
+        raise StepError(
             f"step '{step}' timed out after {timeout:.0f}s running {' '.join(command)}",
             step=step,
         ) from error
     except OSError as error:
-        raise StepFailedError(
+        raise StepError(
             f"step '{step}' could not run {command[0]}: {error.strerror or error}", step=step
         ) from error
     output = (completed.stdout + completed.stderr).strip()
     if completed.returncode != 0:
         tail = "\n".join(output.splitlines()[-_OUTPUT_TAIL_LINES:])
         first = next((line for line in output.splitlines() if line.strip()), "no output")
-        raise StepFailedError(
+        raise StepError(
             f"step '{step}' failed: `{' '.join(command)}` exited {completed.returncode}: {first}",
             step=step,
             output=tail,
@@ -163,6 +170,23 @@ def verify_build(project: Path) -> StepOutcome:
         )
         build.result()  # a build failure is reported first: it explains a vet failure too
         vet.result()
+    return StepOutcome("done")
+
+
+def build_and_test(project: Path) -> StepOutcome:
+    """Fleet verification: `go build ./...`, then `go test ./...` (stops at the first failure)."""
+    if shutil.which("go") is None:
+        raise StepError("go not found on PATH: cannot build and test the update", step="go")
+    if not (project / "go.mod").is_file():
+        return StepOutcome("skipped", "no go.mod")
+    with tempfile.TemporaryDirectory(prefix="goperf-scaffold-build-") as binaries:
+        _run(
+            "go build ./...",
+            ["go", "build", "-o", f"{binaries}{os.sep}", "./..."],
+            project,
+            timeout=_GO_TIMEOUT_SECONDS,
+        )
+    _run("go test ./...", ["go", "test", "./..."], project, timeout=_GO_TIMEOUT_SECONDS)
     return StepOutcome("done")
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from ._adopt import AdoptResult, adopt_service
 from ._check import CheckResult, check_service
+from ._fleet_status import RepoStatus, fleet_status
+from ._fleet_update import FleetUpdateReport, RepoUpdate, fleet_update
 from ._new import NewResult, new_service
 from ._org_config import (
     ORG_CONFIG_KEYS,
@@ -11,9 +14,9 @@ from ._org_config import (
     set_org_config_value,
     unset_org_config_value,
 )
+from ._package import installed_version
 from ._progress import Progress, SilentProgress, StreamProgress
 from ._steps import StepReport
-from ._template_source import installed_version
 from ._update import UpdateResult, update_service
 from .errors import ExitCode, ScaffoldError
 
@@ -21,17 +24,24 @@ __version__ = installed_version()
 
 __all__ = [
     "ORG_CONFIG_KEYS",
+    "AdoptResult",
     "CheckResult",
     "ExitCode",
+    "FleetUpdateReport",
     "NewResult",
     "Progress",
+    "RepoStatus",
+    "RepoUpdate",
     "ScaffoldError",
     "SilentProgress",
     "StepReport",
     "StreamProgress",
     "UpdateResult",
     "__version__",
+    "adopt_service",
     "check_service",
+    "fleet_status",
+    "fleet_update",
     "new_service",
     "org_config_path",
     "read_org_config",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.version import Version
+
 from ._project import read_recorded_project
-from ._template_source import available_versions, refresh_recorded_source
+from ._source import source_for_project
+from ._versions import releases
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,8 @@ class CheckResult:
     current_version: str
     latest_version: str | None
     update_available: bool
+    behind_by: int = 0  # releases between the project's version and the newest
+    notes: tuple[str, ...] = field(default=())
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready view (used by `check --json`)."""
@@ -28,23 +33,36 @@ class CheckResult:
             "current_version": self.current_version,
             "latest_version": self.latest_version,
             "update_available": self.update_available,
+            "behind_by": self.behind_by,
+            "notes": list(self.notes),
         }
 
 
 def check_service(path: str | os.PathLike[str] = ".") -> CheckResult:
     """Tell whether the project at PATH is behind its template.
 
-    Refreshes the per-user mirror from the installed package first, so a newer installed
-    goperf-scaffold counts as an available update. Pre-releases are ignored, as Copier does.
+    The versions come from the recorded source, read through this installation's cache:
+    the package's own template URL offers what this installation carries (upgrading the
+    package brings new versions); any other source is fetched first (offline: the cache
+    answers, with a note). Pre-releases are ignored, as Copier does. Read-only: a source
+    recorded by 0.1.0 is checked against where `update` will re-point it.
     """
     recorded = read_recorded_project(path)
-    refresh_recorded_source(recorded.src_path)
-    releases = [v for v in available_versions(recorded.src_path) if not v.is_prerelease]
-    latest = max(releases) if releases else None
+    source = source_for_project(recorded.src_path, commit=recorded.commit)
+    notes = list(source.notes)
+    if source.replaces is not None:
+        notes.append(
+            f"note: the answers file records {source.replaces}; `goperf-scaffold update` "
+            f"re-points it to {source.recorded}"
+        )
+    available = releases(source.versions())
+    latest: Version | None = max(available, default=None)
     return CheckResult(
         path=recorded.path,
-        template_source=recorded.src_path,
+        template_source=source.recorded,
         current_version=recorded.commit,
-        latest_version=str(latest) if latest else None,
+        latest_version=source.versions()[latest] if latest is not None else None,
         update_available=latest is not None and latest > recorded.version,
+        behind_by=sum(1 for version in available if version > recorded.version),
+        notes=tuple(notes),
     )

@@ -40,8 +40,10 @@ class GitCommandError(Exception):
         self.args_run = list(args)
         self.returncode = returncode
         self.output = output
-        first_line = next((line for line in output.splitlines() if line.strip()), "")
-        super().__init__(f"git {' '.join(args)} exited {returncode}: {first_line}")
+        self.first_output_line = next(
+            (line.strip() for line in output.splitlines() if line.strip()), ""
+        )
+        super().__init__(f"git {' '.join(args)} exited {returncode}: {self.first_output_line}")
 
 
 def git_available() -> bool:
@@ -96,3 +98,34 @@ def is_inside_git_worktree(path: Path) -> bool:
         return run_git("rev-parse", "--is-inside-work-tree", cwd=path).strip() == "true"
     except (GitCommandError, OSError):
         return False
+
+
+def has_user_identity(repo: Path) -> bool:
+    """Tell whether the user configured who commits in `repo` (git config or environment)."""
+    for key, variable in (("user.name", "GIT_AUTHOR_NAME"), ("user.email", "GIT_AUTHOR_EMAIL")):
+        if os.environ.get(variable):
+            continue
+        try:
+            if not run_git("config", "--get", key, cwd=repo).strip():
+                return False
+        except GitCommandError:
+            return False
+    return True
+
+
+def commit_files(repo: Path, paths: Sequence[str], message: str) -> str:
+    """Stage `paths` (relative to `repo`) and commit them; return the new commit's sha.
+
+    The user's identity is used when git has one; otherwise goperf-scaffold's, for this one
+    commit (through the environment, never written to a config file). Commit hooks are not
+    run: the commit holds only what goperf-scaffold wrote.
+    """
+    identity = None if has_user_identity(repo) else TOOL_IDENTITY_ENV
+    run_git("add", "--all", "--", *paths, cwd=repo)
+    run_git("commit", "--quiet", "--no-verify", "-m", message, cwd=repo, extra_env=identity)
+    return run_git("rev-parse", "HEAD", cwd=repo).strip()
+
+
+def is_dirty(repo: Path) -> bool:
+    """Tell whether `repo` has uncommitted changes (untracked files included)."""
+    return bool(run_git("status", "--porcelain", cwd=repo).strip())

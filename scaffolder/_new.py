@@ -14,18 +14,19 @@ from typing import TYPE_CHECKING, Any
 import copier
 import yaml
 
+from hooks import StepOutcome, git_init_and_commit, go_mod_tidy, verify_build
+
 from ._copier_errors import copier_errors_translated
+from ._copier_session import copier_reading_cache
 from ._org_config import org_defaults_for_new
 from ._progress import Progress, StreamProgress
 from ._project import ANSWERS_FILE
+from ._source import TemplateSource, require_revision, source_for_new
 from ._steps import PlannedStep, StepReport, run_steps
-from ._template_source import resolve_template_for_new
-from .errors import DestinationError, InterruptedByUserError, UsageError
+from .errors import DestinationError, InterruptedByUserError, TemplateSourceError, UsageError
 
 if TYPE_CHECKING:
     from copier._main import Worker
-
-    from hooks import StepOutcome
 
 
 @dataclass(frozen=True)
@@ -69,16 +70,10 @@ def _step(label: str, function: Any, enabled: bool, flag: str) -> PlannedStep:
 
 
 def _skipped_by_flag(flag: str) -> StepOutcome:
-    from hooks import StepOutcome  # noqa: PLC0415 - see _post_generation_steps
-
     return StepOutcome("skipped", f"{flag} given")
 
 
 def _post_generation_steps(*, tidy: bool, git_init: bool, verify: bool) -> list[PlannedStep]:
-    # Imported here, not at the top: hooks imports scaffolder.errors, so a top-level import
-    # would make `import hooks` on its own fail with a circular import.
-    from hooks import git_init_and_commit, go_mod_tidy, verify_build  # noqa: PLC0415
-
     return [
         _step("go mod tidy", go_mod_tidy, tidy, "--no-tidy"),
         _step("git init + first commit", git_init_and_commit, git_init, "--no-git"),
@@ -126,6 +121,31 @@ def _read_answers(project: Path) -> dict[str, Any]:
     return dict(loaded) if isinstance(loaded, dict) else {}
 
 
+def _render(
+    source: TemplateSource,
+    rendered: Path,
+    answers: dict[str, Any],
+    user_defaults: dict[str, Any],
+    *,
+    defaults: bool,
+    ref: str,
+) -> Worker:
+    """Copier's copy from the source's cache; the answers file records the shared source."""
+    with copier_errors_translated(), copier_reading_cache(source.location, source.cache):
+        return copier.run_copy(
+            source.recorded,
+            rendered,
+            data=answers,
+            user_defaults=user_defaults,
+            defaults=defaults,
+            vcs_ref=ref,
+            quiet=True,
+            overwrite=True,
+            unsafe=False,
+            cleanup_on_error=False,
+        )
+
+
 def new_service(
     dest: str | os.PathLike[str],
     *,
@@ -144,11 +164,14 @@ def new_service(
     Questions come from copier.yml and are asked by Copier on a terminal; `defaults=True`
     answers every question not given in `data` with its default. Without a terminal on stdin,
     `new` behaves as if `defaults=True` and says so. Organisation defaults (`config set`) are
-    Copier defaults; `data` always wins. The project is rendered into a hidden sibling folder
-    and moved into place only when rendering succeeded, so a refused answer leaves nothing
-    behind. Then: `go mod tidy`, `git init` + first commit, `go build ./...` + `go vet ./...`
-    (each can be turned off; each is skipped with a note when go/git is missing). A failing
-    step raises StepFailedError and the project is kept.
+    Copier defaults; `data` always wins. The template is `template`, else the organisation's
+    (`config set template URL`), else this package's; the project records that source's
+    shared URL (never a path on this machine, unless `template` is one) and its version.
+    The project is rendered into a hidden sibling folder and moved into place only when
+    rendering succeeded, so a refused answer leaves nothing behind. Then: `go mod tidy`,
+    `git init` + first commit, `go build ./...` + `go vet ./...` (each can be turned off;
+    each is skipped with a note when go/git is missing). A failing step raises
+    StepFailedError and the project is kept.
     """
     progress = progress or StreamProgress()
     destination = Path(os.path.abspath(Path(dest).expanduser()))
@@ -161,28 +184,20 @@ def new_service(
             "default (pass --defaults to say so explicitly)"
         )
         defaults = True
-    source = resolve_template_for_new(template or org.template, vcs_ref)
+    source = source_for_new(template)
     for note in source.notes:
         progress.note(note)
+    ref = vcs_ref or source.default_ref()
+    if ref is None:
+        raise TemplateSourceError(f"template source {source.recorded} offers no version")
+    require_revision(source, ref)
 
     staging = Path(
         tempfile.mkdtemp(prefix=f".{destination.name}.goperf-scaffold-", dir=destination.parent)
     )
     try:
         rendered = staging / destination.name  # same basename: Copier derives defaults from it
-        with copier_errors_translated():
-            worker = copier.run_copy(
-                source.src_path,
-                rendered,
-                data=answers,
-                user_defaults=org.user_defaults,
-                defaults=defaults,
-                vcs_ref=source.vcs_ref,
-                quiet=True,
-                overwrite=True,
-                unsafe=False,
-                cleanup_on_error=False,
-            )
+        worker = _render(source, rendered, answers, org.user_defaults, defaults=defaults, ref=ref)
         questions = worker.template.questions_data
         unknown = sorted(set(data or {}) - set(questions))
         if unknown:
@@ -200,7 +215,7 @@ def new_service(
     recorded = _read_answers(destination)
     progress.note(
         f"Generated {destination} from template {recorded.get('_commit', '?')} "
-        f"({recorded.get('_src_path', source.src_path)})"
+        f"({recorded.get('_src_path', source.recorded)})"
     )
     steps = _post_generation_steps(tidy=tidy, git_init=git_init, verify=verify)
     reports = run_steps(
@@ -209,7 +224,7 @@ def new_service(
     return NewResult(
         path=destination,
         answers={key: value for key, value in recorded.items() if not key.startswith("_")},
-        template_source=str(recorded.get("_src_path", source.src_path)),
+        template_source=str(recorded.get("_src_path", source.recorded)),
         template_version=recorded.get("_commit"),
         steps=reports,
         message=_closing_message(worker, destination),

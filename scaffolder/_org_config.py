@@ -21,7 +21,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
-from ._template_source import PACKAGE_NAME, carried_template_root
+from ._package import PACKAGE_NAME, carried_template_root
 from .errors import OrgConfigError
 
 CONFIG_PATH_ENV = "GOPERF_SCAFFOLD_CONFIG"
@@ -35,7 +35,10 @@ ORG_CONFIG_KEYS: Mapping[str, tuple[str, str]] = {
     "docker": ("bool", "add a Dockerfile by default"),
     "kubernetes": ("bool", "add Kubernetes manifests by default"),
     "ci": ("choice", "default CI workflow"),
-    "template": ("text", "default template source (git URL or path) for `new`"),
+    "template": (
+        "text",
+        "the organisation's template git URL: recorded by `new`, used by `update`",
+    ),
 }
 _TRUE_WORDS = frozenset({"true", "yes", "on", "1", "y"})
 _FALSE_WORDS = frozenset({"false", "no", "off", "0", "n"})
@@ -47,11 +50,13 @@ _NEW_FILE_HEADER = (
 
 @dataclass(frozen=True)
 class OrgDefaults:
-    """Org config translated for `new`: Copier data, Copier user defaults, template source."""
+    """Org config translated for `new`: Copier data and Copier user defaults.
+
+    The `template` key is read where sources are chosen (`_source.py`).
+    """
 
     data: dict[str, Any]
     user_defaults: dict[str, Any]
-    template: str | None
 
 
 def org_config_path() -> Path:
@@ -224,5 +229,4 @@ def org_defaults_for_new(path: Path | None = None) -> OrgDefaults:
     user_defaults = {
         key: value for key, value in config.items() if key not in {"module_prefix", "template"}
     }
-    template = config.get("template")
-    return OrgDefaults(data, user_defaults, str(template) if template else None)
+    return OrgDefaults(data, user_defaults)

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from packaging.version import Version
 
-from ._template_source import parse_recorded_version
+from ._versions import parse_recorded_version
 from .errors import ProjectNotUpdatableError
 
 ANSWERS_FILE = ".copier-answers.yml"

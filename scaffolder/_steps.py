@@ -6,13 +6,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+from hooks import StepError, StepOutcome
 
 from ._progress import Progress
 from .errors import StepFailedError
-
-if TYPE_CHECKING:
-    from hooks import StepOutcome
 
 
 @dataclass(frozen=True)
@@ -47,14 +45,14 @@ def run_steps(
         started = time.perf_counter()
         try:
             outcome = step.run(project)
-        except StepFailedError as error:
+        except (StepError, StepFailedError) as error:
             progress.step_finished("failed")
             if error.output:
                 progress.note("\n".join(f"    {line}" for line in error.output.splitlines()))
             not_run = [later.label for later in steps[index:]]
             suffix = f"; not run: {', '.join(not_run)}" if not_run else ""
             raise StepFailedError(
-                f"{error.message}; {failure_context}{suffix}", step=error.step, output=error.output
+                f"{error}; {failure_context}{suffix}", step=error.step, output=error.output
             ) from error
         seconds = time.perf_counter() - started
         if outcome.status == "skipped":

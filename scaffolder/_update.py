@@ -8,24 +8,23 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import copier
 from packaging.version import InvalidVersion, Version
 
+from hooks import StepOutcome, go_mod_tidy, gofmt_check
+
+from ._conflicts import find_conflicts
 from ._copier_errors import copier_errors_translated
+from ._copier_session import copier_reading_cache
 from ._git import GitCommandError, git_available, is_inside_git_worktree, run_git
 from ._progress import Progress, StreamProgress
 from ._project import read_recorded_project
+from ._repoint import record_source
+from ._source import TemplateSource, require_revision, require_version, source_for_project
 from ._steps import PlannedStep, StepReport, run_steps
-from ._template_source import available_versions, refresh_recorded_source
 from .errors import DowngradeError, ProjectNotUpdatableError, TemplateSourceError
-
-if TYPE_CHECKING:
-    from hooks import StepOutcome
-
-# Copier's inline conflict markers (see `git merge-file -L ...` in copier's update).
-_CONFLICT_MARKERS = (b"<<<<<<< before updating", b">>>>>>> after updating")
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,8 @@ class UpdateResult:
     changed_files: list[str] = field(default_factory=list)
     conflicted_files: list[str] = field(default_factory=list)
     steps: list[StepReport] = field(default_factory=list)
+    template_source: str = ""
+    repointed_from: str | None = None  # the source the answers file named before, if re-pointed
 
     @property
     def has_conflicts(self) -> bool:
@@ -58,17 +59,17 @@ def _ensure_clean_git_project(project: Path) -> None:
         )
 
 
-def _target_version(src_path: str, vcs_ref: str | None) -> Version | None:
+def _target_version(source: TemplateSource, vcs_ref: str | None) -> Version | None:
     """The version Copier will update to: --vcs-ref if it is a version, else the newest tag."""
     if vcs_ref is not None:
         try:
             return Version(vcs_ref)
         except InvalidVersion:
             return None  # a branch or commit: Copier resolves it and checks downgrades itself
-    releases = [version for version in available_versions(src_path) if not version.is_prerelease]
-    if not releases:
-        raise TemplateSourceError(f"template source '{src_path}' offers no version tags")
-    return max(releases)
+    newest = source.newest()
+    if newest is None:
+        raise TemplateSourceError(f"template source '{source.recorded}' offers no version tags")
+    return Version(newest)
 
 
 def _changed_paths(project: Path) -> list[str]:
@@ -85,24 +86,6 @@ def _changed_paths(project: Path) -> list[str]:
     return sorted(set(paths))
 
 
-def find_conflicts(project: Path, candidates: list[str]) -> list[str]:
-    """Files with Copier's inline conflict markers, unmerged index entries, or .rej witnesses."""
-    conflicted: set[str] = set()
-    unmerged = run_git("diff", "--name-only", "--diff-filter=U", "--relative", cwd=project)
-    conflicted.update(line.strip() for line in unmerged.splitlines() if line.strip())
-    for relative in candidates:
-        if relative.endswith(".rej"):
-            conflicted.add(relative)
-            continue
-        path = project / relative
-        if not path.is_file():
-            continue
-        with path.open("rb") as handle:
-            if any(line.rstrip() in _CONFLICT_MARKERS for line in handle):
-                conflicted.add(relative)
-    return sorted(conflicted)
-
-
 def _blocks_go_tooling(conflicted: list[str]) -> bool:
     """Conflict markers in Go sources or go.mod make `go mod tidy` and gofmt fail."""
     return any(name.endswith((".go", "go.mod", ".go.rej", "go.mod.rej")) for name in conflicted)
@@ -110,8 +93,6 @@ def _blocks_go_tooling(conflicted: list[str]) -> bool:
 
 def _tidy_regenerating_go_sum(project: Path, conflicted: list[str]) -> StepOutcome:
     """Run `go mod tidy`; a conflicted go.sum is derived data: drop it, let tidy rewrite it."""
-    from hooks import StepOutcome, go_mod_tidy  # noqa: PLC0415 - see update_service
-
     go_sum_conflicted = "go.sum" in conflicted or "go.sum.rej" in conflicted
     if go_sum_conflicted and shutil.which("go") is not None:
         (project / "go.sum").unlink(missing_ok=True)
@@ -132,34 +113,48 @@ def update_service(
     data: Mapping[str, Any] | None = None,
     trust: bool = False,
     tidy: bool = True,
+    template: str | None = None,
     progress: Progress | None = None,
 ) -> UpdateResult:
     """Update the project at PATH to the newest template version (or --vcs-ref).
 
     Refuses a folder without an answers file, outside git, or with uncommitted changes, and a
-    downgrade. Refreshes the per-user template mirror from the installed package first, then
-    runs Copier's update (3-way merge; conflicts as inline markers or .rej files). Only new
-    questions are asked (none with `defaults=True` or without a terminal). Afterwards
-    `go mod tidy` rewrites go.mod/go.sum (a conflicted go.sum is regenerated, never merged by
-    hand) and `gofmt -l` reports unformatted files. Template migrations run without `trust`
-    only for goperf-scaffold's own mirror. The result lists changed and conflicted files.
+    downgrade. The template comes from the source the answers file records, read through this
+    installation's cache (offline when the source is out of reach); `template` re-points the
+    project to another source first, and a source recorded by 0.1.0 (a per-user mirror path)
+    is re-pointed to the organisation's or this package's template URL — each in a commit of
+    its own. Then Copier's update (3-way merge; conflicts as inline markers or .rej files).
+    Only new questions are asked (none with `defaults=True` or without a terminal).
+    Afterwards `go mod tidy` rewrites go.mod/go.sum (a conflicted go.sum is regenerated, never
+    merged by hand) and `gofmt -l` reports unformatted files. Migrations run without `trust`
+    only for this package's and the organisation's template.
     """
     progress = progress or StreamProgress()
     recorded = read_recorded_project(path)
     project = recorded.path
     _ensure_clean_git_project(project)
-    source = refresh_recorded_source(recorded.src_path)
+    source = source_for_project(recorded.src_path, commit=recorded.commit, template=template)
     for note in source.notes:
         progress.note(note)
-    target = _target_version(recorded.src_path, vcs_ref)
+    require_version(source, recorded.commit, recorded.version)
+    if vcs_ref is not None:
+        require_revision(source, vcs_ref)
+    target = _target_version(source, vcs_ref)
     if target is not None and target < recorded.version:
         raise DowngradeError(
             f"refusing to downgrade '{project}' from template {recorded.version} to {target}"
         )
+    if source.replaces is not None:
+        commit = record_source(project, source.replaces, source.recorded)
+        progress.note(
+            f"Re-pointed the template source from {source.replaces} to {source.recorded} "
+            f"(commit {commit[:12]})"
+        )
     if not defaults and not (sys.stdin is not None and sys.stdin.isatty()):
         defaults = True  # no terminal: new questions get their defaults
-    with copier_errors_translated(
-        trust_hint=f"Re-run with --trust if you trust {recorded.src_path}."
+    with (
+        copier_errors_translated(trust_hint=f"Re-run with --trust if you trust {source.recorded}."),
+        copier_reading_cache(source.location, source.cache),
     ):
         copier.run_update(
             project,
@@ -175,9 +170,6 @@ def update_service(
     after = read_recorded_project(project)
     conflicted = find_conflicts(project, _changed_paths(project))
     blocked = _blocks_go_tooling(conflicted)
-
-    # hooks imports scaffolder.errors: importing it at the top would be circular.
-    from hooks import StepOutcome, gofmt_check  # noqa: PLC0415
 
     def tidy_step(project_dir: Path) -> StepOutcome:
         if not tidy:
@@ -205,6 +197,8 @@ def update_service(
         changed_files=changed,
         conflicted_files=find_conflicts(project, changed),
         steps=reports,
+        template_source=source.recorded,
+        repointed_from=source.replaces,
     )
 
 

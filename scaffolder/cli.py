@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import textwrap
 from collections.abc import Callable, Sequence
-from typing import NoReturn
 
 from ._check import check_service
+from ._cli_common import (
+    EXIT_CODES_HELP,
+    PROG,
+    OneLineErrorParser,
+    add_data_option,
+    details,
+    print_error,
+    summary,
+    write_json,
+)
+from ._cli_fleet import add_adopt_parser, add_fleet_parser
 from ._data_args import parse_data_items
 from ._new import new_service
 from ._org_config import (
@@ -20,45 +28,11 @@ from ._org_config import (
     set_org_config_value,
     unset_org_config_value,
 )
-from ._template_source import installed_version
+from ._package import installed_version
 from ._update import update_service
-from .errors import ExitCode, ScaffoldError, UsageError
+from .errors import ExitCode, FleetIncompleteError, ScaffoldError
 
-PROG = "goperf-scaffold"
 DEBUG_ENV = "GOPERF_SCAFFOLD_DEBUG"
-
-EXIT_CODES_HELP = """\
-exit codes:
-  0   success (check: up to date)        6   a post-generation/update step failed (project kept)
-  1   unexpected internal error          7   not updatable: no answers file, not git, dirty
-  2   usage error, malformed --data      8   downgrade refused
-  3   answer refused by copier.yml       9   update done but conflicts remain
-  4   destination exists/unwritable      10  check: an update is available
-  5   template source/revision problem   11  organisation config problem
-  130 interrupted
-"""
-
-
-class _OneLineErrorParser(argparse.ArgumentParser):
-    """argparse that reports usage errors as a UsageError (one line, exit code 2)."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see `{self.prog} --help`)")
-
-
-def _summary(function: Callable[..., object]) -> str:
-    """The first paragraph of an API function's docstring, as CLI help text."""
-    doc = textwrap.dedent(function.__doc__ or "").strip()
-    return doc.split("\n\n", 1)[0].replace("\n", " ")
-
-
-def _details(function: Callable[..., object]) -> str:
-    doc = (function.__doc__ or "").strip()
-    return textwrap.dedent(doc.split("\n\n", 1)[1]) if "\n\n" in doc else ""
-
-
-def _print_error(message: str) -> None:
-    sys.stderr.write(f"{PROG}: error: {message}\n")
 
 
 def _run_new(args: argparse.Namespace) -> int:
@@ -86,6 +60,7 @@ def _run_update(args: argparse.Namespace) -> int:
         data=parse_data_items(args.data),
         trust=args.trust,
         tidy=not args.no_tidy,
+        template=args.template,
     )
     if result.from_version == result.to_version and not result.changed_files:
         sys.stdout.write(f"{result.path} is already on template {result.to_version}\n")
@@ -98,7 +73,7 @@ def _run_update(args: argparse.Namespace) -> int:
         marker = "C" if name in result.conflicted_files else "M"
         sys.stdout.write(f"  {marker} {name}\n")
     if result.has_conflicts:
-        _print_error(
+        print_error(
             f"conflicts remain in {', '.join(result.conflicted_files)}: resolve the markers "
             "(or .rej files), then review and commit"
         )
@@ -109,8 +84,10 @@ def _run_update(args: argparse.Namespace) -> int:
 
 def _run_check(args: argparse.Namespace) -> int:
     result = check_service(args.path)
+    for note in result.notes:
+        sys.stderr.write(f"{note}\n")
     if args.json:
-        sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
+        write_json(result.as_dict())
     elif result.update_available:
         sys.stdout.write(
             f"{result.path}: template {result.current_version}, {result.latest_version} is "
@@ -143,20 +120,9 @@ def _run_config_show(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def _add_data_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data",
-        "-d",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="answer a question (repeatable); copier.yml validates it",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `goperf-scaffold` command."""
-    parser = _OneLineErrorParser(
+    parser = OneLineErrorParser(
         prog=PROG,
         description="Generate performance-ready Go HTTP services and keep them current.",
         epilog=EXIT_CODES_HELP,
@@ -164,14 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {installed_version()}")
     commands = parser.add_subparsers(
-        dest="command", metavar="COMMAND", parser_class=_OneLineErrorParser
+        dest="command", metavar="COMMAND", parser_class=OneLineErrorParser
     )
     commands.required = True
 
     new = commands.add_parser(
         "new",
-        help=_summary(new_service),
-        description=_summary(new_service) + "\n\n" + _details(new_service),
+        help=summary(new_service),
+        description=summary(new_service) + "\n\n" + details(new_service),
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -181,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument(
         "--defaults", action="store_true", help="use defaults for unanswered questions"
     )
-    _add_data_option(new)
+    add_data_option(new)
     new.add_argument("--template", metavar="SRC", help="template git repository (path or URL)")
     new.add_argument("--vcs-ref", metavar="REF", help="template version (git tag) or revision")
     new.add_argument("--force", action="store_true", help="render into a non-empty DEST")
@@ -192,8 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     update = commands.add_parser(
         "update",
-        help=_summary(update_service),
-        description=_summary(update_service) + "\n\n" + _details(update_service),
+        help=summary(update_service),
+        description=summary(update_service) + "\n\n" + details(update_service),
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -201,23 +167,31 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("--conflict", choices=("inline", "rej"), default="inline")
     update.add_argument("--vcs-ref", metavar="REF", help="template version to update to")
     update.add_argument("--defaults", action="store_true", help="new questions get defaults")
-    _add_data_option(update)
+    add_data_option(update)
     update.add_argument(
         "--trust", action="store_true", help="allow migrations of a template other than ours"
     )
     update.add_argument("--no-tidy", action="store_true", help="skip go mod tidy afterwards")
+    update.add_argument(
+        "--template",
+        metavar="SRC",
+        help="re-point the recorded template source to SRC (git URL) first, in its own commit",
+    )
     update.set_defaults(handler=_run_update)
 
     check = commands.add_parser(
         "check",
-        help=_summary(check_service),
-        description=_summary(check_service) + "\n\n" + _details(check_service),
+        help=summary(check_service),
+        description=summary(check_service) + "\n\n" + details(check_service),
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument("path", metavar="PATH", nargs="?", default=".", help="project (default: .)")
     check.add_argument("--json", action="store_true", help="print the result as JSON")
     check.set_defaults(handler=_run_check)
+
+    add_fleet_parser(commands)
+    add_adopt_parser(commands)
 
     keys_help = "keys: " + "; ".join(
         f"{key} ({text})" for key, (_, text) in ORG_CONFIG_KEYS.items()
@@ -228,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=f"Organisation defaults (file: GOPERF_SCAFFOLD_CONFIG overrides). {keys_help}",
     )
     config_commands = config.add_subparsers(
-        dest="config_command", metavar="ACTION", parser_class=_OneLineErrorParser
+        dest="config_command", metavar="ACTION", parser_class=OneLineErrorParser
     )
     config_commands.required = True
     config_set = config_commands.add_parser("set", help="set KEY to VALUE", description=keys_help)
@@ -243,26 +217,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(message: str, code: ExitCode, *, as_json: bool) -> int:
+    """Report an error: one line on stderr; with --json also a JSON document on stdout."""
+    if as_json:
+        write_json({"error": message, "exit_code": int(code)})
+    print_error(message)
+    return int(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; the one place that turns errors into a one-line message and an exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # Known before parsing, so that even a usage error of `check --json` answers in JSON.
+    as_json = "--json" in arguments and not {"-h", "--help"} & set(arguments)
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(arguments)
         handler: Callable[[argparse.Namespace], int] = args.handler
         return int(handler(args))
+    except FleetIncompleteError as error:  # the report is printed; the summary is the error
+        print_error(str(error))
+        return int(error.exit_code)
     except ScaffoldError as error:
         if os.environ.get(DEBUG_ENV):
             raise
-        _print_error(str(error))
-        return int(error.exit_code)
+        return _fail(str(error), error.exit_code, as_json=as_json)
     except KeyboardInterrupt:
-        _print_error("interrupted")
-        return int(ExitCode.INTERRUPTED)
+        return _fail("interrupted", ExitCode.INTERRUPTED, as_json=as_json)
     except Exception as error:  # a bug: still no traceback for users unless debugging
         if os.environ.get(DEBUG_ENV):
             raise
         message = " ".join(f"{type(error).__name__}: {error}".split())
-        _print_error(f"unexpected error ({message}); set {DEBUG_ENV}=1 for details and report it")
-        return int(ExitCode.UNEXPECTED)
+        return _fail(
+            f"unexpected error ({message}); set {DEBUG_ENV}=1 for details and report it",
+            ExitCode.UNEXPECTED,
+            as_json=as_json,
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

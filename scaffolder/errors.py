@@ -18,6 +18,7 @@ reaches a user. Exit codes are stable (scripts and CI depend on them):
 | 9    | update finished but conflicts remain (inline markers or .rej files) |
 | 10   | `check`: an update is available (the project is behind the template) |
 | 11   | organisation config problem: unknown key, bad value, unreadable file |
+| 12   | fleet: a repository was not updated (conflicts, failed build/test, skipped) or not read |
 | 130  | interrupted (Ctrl-C) |
 """
 
@@ -29,6 +30,7 @@ __all__ = [
     "DestinationError",
     "DowngradeError",
     "ExitCode",
+    "FleetIncompleteError",
     "InterruptedByUserError",
     "InvalidAnswerError",
     "OrgConfigError",
@@ -56,6 +58,7 @@ class ExitCode(IntEnum):
     CONFLICTS = 9
     UPDATE_AVAILABLE = 10
     ORG_CONFIG = 11
+    FLEET_INCOMPLETE = 12
     INTERRUPTED = 130
 
 
@@ -130,6 +133,12 @@ class OrgConfigError(ScaffoldError):
     """The organisation defaults file has an unknown key, a bad value or cannot be read."""
 
     exit_code = ExitCode.ORG_CONFIG
+
+
+class FleetIncompleteError(ScaffoldError):
+    """A fleet command finished, but some repositories need attention (listed in the report)."""
+
+    exit_code = ExitCode.FLEET_INCOMPLETE
 
 
 class InterruptedByUserError(ScaffoldError):

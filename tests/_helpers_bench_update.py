@@ -73,13 +73,13 @@ def _timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, s
 def _prepare(work: Path, profile: str) -> tuple[Path, tuple[str, str, str]]:
     """Mirror N and N+1 into the hermetic data dir; generate + edit + commit the profile at N."""
     from scaffolder import SilentProgress, __version__, new_service  # noqa: PLC0415
-    from scaffolder._template_source import refresh_package_mirror  # noqa: PLC0415
+    from scaffolder._carried import refresh_package_cache  # noqa: PLC0415
 
     versions = release_versions(__version__)
 
     def mirror(version: str, root: Path) -> None:
         if version != versions[2]:
-            refresh_package_mirror(template_root=root, version=version)
+            refresh_package_cache(template_root=root, version=version)
 
     build_real_template_releases(work / "template-repo", versions, mirror)
     golden = work / "golden" / "svc"

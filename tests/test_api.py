@@ -13,15 +13,14 @@ import yaml
 from _helpers_env import isolate_user_dirs, require_go
 from _helpers_template_repo import TemplateRepo, commit_all, git, init_repo
 from _helpers_tiny_template import build_tiny_template
+from packaging.version import Version
 
 import scaffolder
 from scaffolder import SilentProgress, check_service, new_service, update_service
-from scaffolder._template_source import (
-    data_dir,
-    package_mirror_path,
-    refresh_package_mirror,
-    versions_from_pyproject_history,
-)
+from scaffolder._cache import cached_tags
+from scaffolder._carried import package_cache_path, refresh_package_cache
+from scaffolder._package import canonical_template_url
+from scaffolder._versions import versions_from_pyproject_history
 from scaffolder.errors import (
     DestinationError,
     InvalidAnswerError,
@@ -84,18 +83,17 @@ def new_quietly(dest: Path, **options: object) -> scaffolder.NewResult:
 # --- new_service with the installed package's template -----------------------------------------
 
 
-def test_new_records_the_mirror_and_the_version_tag(tmp_path: Path) -> None:
+def test_new_records_the_template_url_and_the_version_tag(tmp_path: Path) -> None:
     result = new_quietly(tmp_path / "svc", git_init=False)
 
     answers = answers_of(result.path)
-    assert answers["_src_path"] == str(package_mirror_path())
-    assert Path(str(answers["_src_path"])).is_relative_to(data_dir())
-    assert "site-packages" not in str(answers["_src_path"])
-    assert answers["_commit"] == scaffolder.__version__
-    assert result.template_version == scaffolder.__version__
+    assert answers["_src_path"] == canonical_template_url()
+    assert answers["_src_path"].startswith("https://")  # never a path on this machine
+    version = Version(str(answers["_commit"]))
+    assert version.public == scaffolder.__version__  # a +dev.N build in a source checkout
+    assert result.template_version == answers["_commit"]
     assert result.answers["project_name"] == "svc"
-    tags = git("tag", "--list", cwd=package_mirror_path()).split()
-    assert tags == [scaffolder.__version__]
+    assert version in cached_tags(package_cache_path())
 
 
 def test_new_prints_the_template_message_with_the_final_path(tmp_path: Path) -> None:
@@ -117,40 +115,33 @@ def make_template_root(root: Path, marker: str) -> Path:
 def test_mirror_refresh_is_idempotent(tmp_path: Path) -> None:
     root = make_template_root(tmp_path / "carried", "a")
     mirror = tmp_path / "mirror"
-    first = refresh_package_mirror(template_root=root, version="1.0.0", mirror=mirror)
-    second = refresh_package_mirror(template_root=root, version="1.0.0", mirror=mirror)
+    first = refresh_package_cache(mirror, template_root=root, version="1.0.0")
+    second = refresh_package_cache(mirror, template_root=root, version="1.0.0")
     assert first == second == "1.0.0"
-    assert len(git("log", "--format=%H", cwd=mirror).split()) == 1
-    assert not git("status", "--porcelain", cwd=mirror).strip()
+    assert len(git("log", "--format=%H", "main", cwd=mirror).split()) == 1
 
 
 def test_mirror_gives_changed_content_of_the_same_version_a_dev_tag(tmp_path: Path) -> None:
     root = make_template_root(tmp_path / "carried", "a")
     mirror = tmp_path / "mirror"
-    assert refresh_package_mirror(template_root=root, version="1.0.0", mirror=mirror) == "1.0.0"
+    assert refresh_package_cache(mirror, template_root=root, version="1.0.0") == "1.0.0"
     (root / "template" / "marker.txt").write_text("b")  # an editable install's edit
-    assert refresh_package_mirror(template_root=root, version="1.0.0", mirror=mirror) == (
-        "1.0.0+dev.1"
-    )
-    assert refresh_package_mirror(template_root=root, version="1.0.0", mirror=mirror) == (
-        "1.0.0+dev.1"
-    )
+    assert refresh_package_cache(mirror, template_root=root, version="1.0.0") == ("1.0.0+dev.1")
+    assert refresh_package_cache(mirror, template_root=root, version="1.0.0") == ("1.0.0+dev.1")
     (root / "template" / "marker.txt").write_text("c")
-    assert refresh_package_mirror(template_root=root, version="1.0.0", mirror=mirror) == (
-        "1.0.0+dev.2"
-    )
+    assert refresh_package_cache(mirror, template_root=root, version="1.0.0") == ("1.0.0+dev.2")
     # The original tag is never moved.
     assert git("show", "1.0.0:template/marker.txt", cwd=mirror) == "a"
-    assert (mirror / "template" / "marker.txt").read_text() == "c"
+    assert git("show", "main:template/marker.txt", cwd=mirror) == "c"
 
 
 def test_mirror_adds_one_tagged_commit_per_version(tmp_path: Path) -> None:
     root = make_template_root(tmp_path / "carried", "a")
     mirror = tmp_path / "mirror"
-    refresh_package_mirror(template_root=root, version="1.0.0", mirror=mirror)
-    refresh_package_mirror(template_root=root, version="1.1.0", mirror=mirror)  # same content
+    refresh_package_cache(mirror, template_root=root, version="1.0.0")
+    refresh_package_cache(mirror, template_root=root, version="1.1.0")  # same content
     assert git("tag", "--list", cwd=mirror).split() == ["1.0.0", "1.1.0"]
-    assert len(git("log", "--format=%H", cwd=mirror).split()) == 2
+    assert len(git("log", "--format=%H", "main", cwd=mirror).split()) == 2
 
 
 # --- versions derived from pyproject.toml history ----------------------------------------------
@@ -202,7 +193,7 @@ def test_new_from_a_tagless_checkout_uses_versions_from_history(
 
     answers = answers_of(result.path)
     assert answers["_commit"] == "0.1.0"
-    assert Path(str(answers["_src_path"])).is_relative_to(data_dir() / "sources")
+    assert answers["_src_path"] == str(source.resolve())  # the checkout itself, not a mirror
     assert not git("tag", "--list", cwd=source).strip(), "the user's checkout gets no tags"
 
     (source / "README-extra.md").write_text("more\n")
@@ -420,7 +411,7 @@ def test_failed_verification_keeps_the_project_and_names_the_step(
 
 
 def test_hooks_package_imports_on_its_own(tmp_path: Path) -> None:
-    """hooks imports scaffolder.errors; scaffolder must not import hooks at module level."""
+    """hooks is a package of its own: it imports on its own (scaffolder depends on it)."""
     completed = subprocess.run(
         [sys.executable, "-c", "import hooks; print(hooks.StepOutcome('done').status)"],
         cwd=tmp_path,

@@ -10,8 +10,10 @@ import yaml
 from _helpers_env import assert_one_line_error, isolate_user_dirs, require_go, run_cli
 from _helpers_template_repo import TemplateRepo
 from _helpers_tiny_template import build_tiny_template
+from packaging.version import Version
 
 import scaffolder
+from scaffolder._package import canonical_template_url
 from scaffolder.cli import main
 from scaffolder.errors import ExitCode
 
@@ -53,8 +55,9 @@ def test_new_with_the_installed_template(tmp_path: Path) -> None:
     assert f"cd {tmp_path / 'svc'}" in completed.stdout
     assert "[2/3] git init + first commit … done" in completed.stderr
     answers = yaml.safe_load((tmp_path / "svc" / ".copier-answers.yml").read_text())
-    assert answers["_commit"] == scaffolder.__version__
-    assert answers["_src_path"] == str(tmp_path / "user-data" / "template")
+    # The installed version, or a development build of it (+dev.N) in a source checkout.
+    assert Version(answers["_commit"]).public == scaffolder.__version__
+    assert answers["_src_path"] == canonical_template_url()
 
 
 def test_new_in_process(

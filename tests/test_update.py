@@ -20,7 +20,8 @@ from _helpers_template_repo import TemplateRepo, commit_all, git
 from _helpers_tiny_template import build_tiny_template, make_user_edits, release_tiny_version
 
 from scaffolder import SilentProgress, check_service, new_service, update_service
-from scaffolder._template_source import package_mirror_path, refresh_package_mirror
+from scaffolder._carried import package_cache_path, refresh_package_cache
+from scaffolder._package import canonical_template_url
 from scaffolder.errors import (
     DowngradeError,
     ExitCode,
@@ -304,14 +305,14 @@ def test_update_through_the_package_mirror_needs_no_trust(tmp_path: Path) -> Non
     # A newer package version would carry a changed template; mirror one by hand.
     newer = TemplateRepo.from_directory(REPO_ROOT, tmp_path / "newer-template")
     (newer.root / "template" / "CHANGELOG-goperf.md").write_text("# from the newer template\n")
-    refresh_package_mirror(template_root=newer.root, version="99.0.0")
+    refresh_package_cache(template_root=newer.root, version="99.0.0")
 
     assert check_service(project).latest_version == "99.0.0"
     result = update_service(project, defaults=True, tidy=False, progress=SilentProgress())
 
     assert (result.from_version, result.to_version) == (current, "99.0.0")
     assert (project / "CHANGELOG-goperf.md").is_file()
-    assert answers_of(project)["_src_path"] == str(package_mirror_path())
+    assert answers_of(project)["_src_path"] == canonical_template_url()
 
 
 def test_update_only_asks_new_questions_and_takes_data(
@@ -326,8 +327,8 @@ def test_update_only_asks_new_questions_and_takes_data(
 
 
 def test_env_of_this_process_is_not_leaked_into_user_git_config(tmp_path: Path) -> None:
-    """Mirror commits use an identity passed per process, never a written git config."""
-    refresh_package_mirror()
-    config = (package_mirror_path() / ".git" / "config").read_text()
+    """Cache commits use an identity passed per process, never a written git config."""
+    refresh_package_cache()
+    config = (package_cache_path() / "config").read_text()
     assert "goperf-scaffold@localhost" not in config
     assert os.environ.get("GIT_AUTHOR_NAME") != "goperf-scaffold"

@@ -30,7 +30,8 @@ from _helpers_real_template import (
 from _helpers_template_repo import TemplateRepo, git
 from conftest import PROFILES, REPO_ROOT, go_env, need, run
 
-from scaffolder._template_source import TEMPLATE_ENTRIES, versions_from_pyproject_history
+from scaffolder._package import TEMPLATE_ENTRIES
+from scaffolder._versions import versions_from_pyproject_history
 
 pytestmark = pytest.mark.go
 

@@ -16,6 +16,7 @@ Work is shared: each profile is rendered once, updated once and built once per m
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -58,7 +59,8 @@ from _helpers_template_repo import git
 from conftest import PROFILES, go_env, need, run
 
 from scaffolder import SilentProgress, __version__, check_service, new_service, update_service
-from scaffolder._template_source import refresh_package_mirror
+from scaffolder._carried import package_cache_path, refresh_package_cache
+from scaffolder._copier_session import git_redirect_env
 from scaffolder.errors import ExitCode
 
 pytestmark = pytest.mark.go
@@ -236,14 +238,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         patch.setenv(CONFIG_ENV, str(root / "user-config" / "config.yml"))
         versions = release_versions(__version__)
 
+        def cache_of(data_dir: Path) -> Path:
+            with pytest.MonkeyPatch.context() as inner:
+                inner.setenv(DATA_DIR_ENV, str(data_dir))
+                return package_cache_path()
+
         def mirror(version: str, template_root: Path) -> None:
-            # A package of this version would carry these files: mirror them as it would.
+            # A package of this version would carry these files: cache them as it would.
             if version != versions[2]:
-                refresh_package_mirror(
-                    template_root=template_root, version=version, mirror=data_dir_n1 / "template"
+                refresh_package_cache(
+                    cache_of(data_dir_n1), template_root=template_root, version=version
                 )
-            refresh_package_mirror(
-                template_root=template_root, version=version, mirror=data_dir_n2 / "template"
+            refresh_package_cache(
+                cache_of(data_dir_n2), template_root=template_root, version=version
             )
 
         releases = build_real_template_releases(root / "template-repo", versions, mirror)
@@ -393,13 +400,24 @@ def test_check_saw_the_next_version_before_the_update(world: World) -> None:
 
 
 def test_plain_copier_update_needs_trust_then_gives_the_same_result(world: World) -> None:
-    """`copier update --defaults` stops at the migration; with --trust it matches our update."""
+    """`copier update --defaults` stops at the migration; with --trust it matches our update.
+
+    The project records the package's template URL; plain Copier reaches it the way it would
+    reach a published copy: git serves that URL from the cache goperf-scaffold filled.
+    """
     project = world.copy_of_golden("default", "plain-copier")
     copier_cli = str(Path(sys.executable).parent / "copier")
+    url = str(answers_of(project)["_src_path"])
+    served = {
+        **os.environ,
+        **git_redirect_env(url, package_cache_path(), {}),
+        "COPIER_CACHE_DIR": str(world.root / "plain-copier-cache"),
+    }
 
     refused = subprocess.run(
         [copier_cli, "update", "--defaults"],
-        cwd=project, capture_output=True, text=True, check=False, input="", timeout=600,
+        cwd=project, env=served, capture_output=True, text=True, check=False, input="",
+        timeout=600,
     )  # fmt: skip
     assert refused.returncode != 0
     assert "unsafe" in refused.stderr.lower(), refused.stderr
@@ -408,7 +426,8 @@ def test_plain_copier_update_needs_trust_then_gives_the_same_result(world: World
 
     completed = subprocess.run(
         [copier_cli, "update", "--defaults", "--trust"],
-        cwd=project, capture_output=True, text=True, check=False, input="", timeout=600,
+        cwd=project, env=served, capture_output=True, text=True, check=False, input="",
+        timeout=600,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert conflict_marked_files(project) == []

@@ -1,0 +1,65 @@
+"""Package structure: `hooks` never imports `scaffolder` (one-way dependency), no import hides
+inside a function (a cycle dodged at run time), every module opens with a one-line summary."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MODULES = sorted([*(REPO_ROOT / "scaffolder").glob("*.py"), *(REPO_ROOT / "hooks").glob("*.py")])
+
+
+def imported_modules(tree: ast.AST) -> list[tuple[str, int]]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend((alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.module, node.lineno))
+    return found
+
+
+def function_level_imports(tree: ast.AST) -> list[int]:
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            lines.extend(
+                inner.lineno
+                for inner in ast.walk(node)
+                if isinstance(inner, ast.Import | ast.ImportFrom)
+            )
+    return lines
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_module_structure(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    relative = path.relative_to(REPO_ROOT)
+    if path.parent.name == "hooks":
+        into_scaffolder = [
+            line for name, line in imported_modules(tree) if name.split(".")[0] == "scaffolder"
+        ]
+        assert into_scaffolder == [], f"{relative} imports scaffolder (lines {into_scaffolder})"
+    assert function_level_imports(tree) == [], f"{relative} imports inside a function"
+    docstring = ast.get_docstring(tree)
+    assert docstring, f"{relative} has no module docstring"
+    summary = docstring.splitlines()[0]
+    assert summary.endswith((".", "?")), f"{relative}: the docstring's first line is no sentence"
+
+
+def test_hooks_import_without_scaffolder_loaded() -> None:
+    """`hooks` stands alone: importing it never pulls in `scaffolder`."""
+    completed = subprocess.run(
+        [sys.executable, "-c", "import sys, hooks; print('scaffolder' in sys.modules)"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "False"
