@@ -16,7 +16,7 @@ PROG = "goperf-scaffold"
 EXIT_CODES_HELP = """\
 exit codes:
   0   success (check: up to date)        6   a post-generation/update step failed (project kept)
-  1   unexpected internal error          7   not updatable: no answers file, not git, dirty
+  1   internal error; diff: files differ 7   not updatable: no answers file, not git, dirty
   2   usage error, malformed --data      8   downgrade refused
   3   answer refused by copier.yml       9   update done but conflicts remain
   4   destination exists/unwritable      10  check: an update is available

@@ -18,6 +18,7 @@ from ._cli_common import (
     summary,
     write_json,
 )
+from ._cli_drift import add_diff_parser, add_heal_option, run_heal
 from ._cli_fleet import add_adopt_parser, add_fleet_parser
 from ._data_args import parse_data_items
 from ._new import new_service
@@ -52,6 +53,8 @@ def _run_new(args: argparse.Namespace) -> int:
 
 
 def _run_update(args: argparse.Namespace) -> int:
+    if args.heal:
+        return run_heal(args)
     result = update_service(
         args.path,
         conflict=args.conflict,
@@ -177,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SRC",
         help="re-point the recorded template source to SRC (git URL) first, in its own commit",
     )
+    add_heal_option(update)
     update.set_defaults(handler=_run_update)
 
     check = commands.add_parser(
@@ -190,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the result as JSON")
     check.set_defaults(handler=_run_check)
 
+    add_diff_parser(commands)
     add_fleet_parser(commands)
     add_adopt_parser(commands)
 

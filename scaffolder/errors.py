@@ -7,7 +7,7 @@ reaches a user. Exit codes are stable (scripts and CI depend on them):
 | code | meaning |
 | ---- | ------- |
 | 0    | success; `check`: the project is up to date |
-| 1    | unexpected internal error (a bug: please report it) |
+| 1    | unexpected internal error (a bug: please report it); `diff`: files differ (as diff(1)) |
 | 2    | usage error: bad command line, malformed `--data`, unknown `--data` key |
 | 3    | an answer was refused by the template (copier.yml validator or choices) |
 | 4    | destination problem: exists and is not empty, unwritable, parent missing |
@@ -48,6 +48,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     UNEXPECTED = 1
+    FILES_DIFFER = 1  # `diff` found drift; diff(1)'s convention (an alias: errors print a line)
     USAGE = 2
     INVALID_ANSWER = 3
     DESTINATION = 4
