@@ -86,12 +86,21 @@ def test_project_name_refuses_non_slugs(
 
 @pytest.mark.parametrize(
     ("folder", "expected"),
-    [("my-service", "my-service"), ("My_Service", "my-service"), ("2fast-API", "fast-api")],
+    [("my-service", "my-service"), ("My_Service", "my-service"), ("--Api--v2", "api-v2")],
 )
 def test_project_name_defaults_to_the_slugged_folder_name(
     template_copy: Path, tmp_path: Path, folder: str, expected: str
 ) -> None:
     assert render_answers(template_copy, tmp_path / folder)["project_name"] == expected
+
+
+def test_a_folder_name_that_gives_no_valid_project_name_is_refused(
+    template_copy: Path, tmp_path: Path
+) -> None:
+    """The default keeps what was typed (no silent dropping of a leading digit), so the validator
+    names it; scaffolder/_names.py refuses the same folder before Copier runs."""
+    message = refused(template_copy, tmp_path / "2fast-API", {})
+    assert "'2fast-api'" in message
 
 
 # --- module_path ------------------------------------------------------------------------------

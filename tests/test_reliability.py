@@ -216,7 +216,7 @@ def overload_plan(public: str, acked_file: Path) -> dict[str, Any]:
 
 def pool_idle(debug: str) -> bool:
     pool = get_json(debug + "/debug/vars")["workerpool"]
-    return bool(pool["Queued"] == 0 and pool["Running"] == 0)
+    return bool(pool["queued"] == 0 and pool["running"] == 0)
 
 
 def drive_overload(binary: Path, loadgen: Path, work: Path) -> dict[str, Any]:
@@ -317,7 +317,7 @@ def test_overload_sheds_with_503_and_recovers(
     assert delta["panics_recovered"] == 0
     pool0, pool1 = before["workerpool"], after["workerpool"]
     assert pool1["submitted"] - pool0["submitted"] == jobs["statuses"]["202"]
-    assert pool1["Rejected"] - pool0["Rejected"] == jobs["statuses"]["503"]
+    assert pool1["rejected"] - pool0["rejected"] == jobs["statuses"]["503"]
     assert pool1["completed"] == pool1["submitted"]
     assert pool1["panicked"] == 0
     bw0, bw1 = before["batchwriter"], after["batchwriter"]
