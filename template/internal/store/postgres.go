@@ -26,17 +26,28 @@ var postgresMigrations embed.FS
 // per database; services sharing a database merely take turns.
 const migrationLockKey int64 = 0x676f70657266
 
-// resolveTimeout bounds how long insertBatch tries to learn the fate of a
-// transaction whose COMMIT was cut off, before reporting ErrOutcomeUnknown.
-const resolveTimeout = 10 * time.Second
+// postgresInsertSQL inserts rows given as two arrays, kinds and payloads: one
+// statement for any number of rows, sent in binary array encoding.
+const postgresInsertSQL = `INSERT INTO events (kind, payload) SELECT * FROM unnest($1::text[], $2::jsonb[])`
 
-// postgresDriver writes batches with COPY through a pgxpool.Pool.
-//
-// COPY rather than a multi-row INSERT or a pgx.Batch of INSERTs: COPY streams
-// the rows in one protocol message sequence with binary encoding and no
-// per-row statement execution, so it is the fastest way to load rows, and the
-// events table needs no ON CONFLICT clause (ids come from the identity
-// column), which is the one thing COPY cannot do.
+// postgresBatchSQL is postgresInsertSQL that also returns the id of the
+// transaction it runs in, which resolving a cut-off COMMIT needs. The batch
+// writer sends it pipelined after BEGIN, so a batch costs two round trips,
+// the second being COMMIT. A multi-row INSERT rather than COPY: COPY cannot
+// share a round trip with other statements, and for the batch sizes the
+// writer forms (at most BatchConfig.MaxBatch rows) the two are equally fast.
+const postgresBatchSQL = `WITH inserted AS (` + postgresInsertSQL + ` RETURNING 1)
+SELECT pg_current_xact_id()::text, (SELECT count(*) FROM inserted)`
+
+// postgresInsertOneSQL inserts one row: what a handler without a batch
+// writer sends for one event.
+const postgresInsertOneSQL = `INSERT INTO events (kind, payload) VALUES ($1, $2)`
+
+// defaultConnectTimeout bounds one connection attempt when the database URL
+// sets no connect_timeout (see openDriver).
+const defaultConnectTimeout = 5 * time.Second
+
+// postgresDriver writes batches through a pgxpool.Pool.
 //
 // Exactly-once under connection failures: before COMMIT, insertBatch reads the
 // transaction id. If the connection fails while COMMIT is in flight, the
@@ -46,9 +57,9 @@ const resolveTimeout = 10 * time.Second
 // ErrOutcomeUnknown rather than as a guess.
 type postgresDriver struct {
 	pool *pgxpool.Pool
-	// commit commits tx; tests replace it to simulate a connection lost
-	// during COMMIT. It is tx.Commit in production.
-	commit func(ctx context.Context, tx pgx.Tx) error
+	// commit sends COMMIT on conn; tests replace it to simulate a connection
+	// lost during COMMIT.
+	commit func(ctx context.Context, conn *pgx.Conn) error
 }
 
 func openDriver(ctx context.Context, databaseURL string, logger *slog.Logger) (_ driver, err error) {
@@ -61,14 +72,20 @@ func openDriver(ctx context.Context, databaseURL string, logger *slog.Logger) (_
 		// pgconn's parse errors never include the password.
 		return nil, fmt.Errorf("parse postgres URL: %w", err)
 	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// pgx's default is no limit (the URL's connect_timeout sets one).
+		// pgxpool finishes a connection attempt in the background even after
+		// the request that started it gave up, so against a server that
+		// accepts connections and never answers (a black hole) every pool
+		// slot would end up in an attempt that never ends, and the pool
+		// could not connect again once the server is back.
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create postgres pool: %w", err)
 	}
-	d := &postgresDriver{
-		pool:   pool,
-		commit: func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) },
-	}
+	d := &postgresDriver{pool: pool, commit: sendCommit}
 	defer func() {
 		if err != nil {
 			pool.Close()
@@ -158,34 +175,91 @@ func applyPostgresMigration(ctx context.Context, conn *pgx.Conn, m migration) (a
 	return true, nil
 }
 
-// insertBatch copies rows into events in one transaction; see postgresDriver
-// for what happens when the connection fails during COMMIT.
-func (d *postgresDriver) insertBatch(ctx context.Context, rows *rowBuffer) error {
-	tx, err := d.pool.Begin(ctx)
+// insertBatch writes rows in one transaction in two round trips: BEGIN and
+// the INSERT that returns the transaction id, pipelined, then COMMIT. See
+// postgresDriver for what happens when the connection fails during COMMIT.
+func (d *postgresDriver) insertBatch(ctx context.Context, rows *rowBuffer, resolveWithin time.Duration) error {
+	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("acquire connection: %w", err)
 	}
-	// Rollback is a no-op after a commit; after a failure it ends the
-	// transaction, or closes a broken connection so the pool drops it.
-	defer func() { _ = tx.Rollback(ctx) }()
+	defer conn.Release()
+	pid := conn.Conn().PgConn().PID()
 
 	var xid string
-	if err := tx.QueryRow(ctx, `SELECT pg_current_xact_id()::text`).Scan(&xid); err != nil {
-		return fmt.Errorf("read transaction id: %w", err)
+	var inserted int
+	batch := &pgx.Batch{}
+	batch.Queue("BEGIN")
+	batch.Queue(postgresBatchSQL, rows.kinds, payloadSlices(rows)).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&xid, &inserted)
+	})
+	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
+		endTransaction(ctx, conn.Conn())
+		return fmt.Errorf("insert events: %w", err)
 	}
-	pid := tx.Conn().PgConn().PID()
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"kind", "payload"},
-		&copySource{rows: rows}); err != nil {
-		return fmt.Errorf("copy events: %w", err)
+	if inserted != rows.len() {
+		endTransaction(ctx, conn.Conn())
+		return fmt.Errorf("insert events: %d of %d rows inserted", inserted, rows.len())
 	}
-	err = d.commit(ctx, tx)
+	err = d.commit(ctx, conn.Conn())
 	if err == nil {
 		return nil
 	}
 	if commitNotSent(err) {
+		endTransaction(ctx, conn.Conn())
 		return fmt.Errorf("commit: %w", err)
 	}
-	return d.resolveCommit(ctx, xid, pid, err)
+	return d.resolveCommit(ctx, xid, pid, resolveWithin, err)
+}
+
+// sendCommit commits the transaction open on conn. A failed transaction
+// answers COMMIT with the tag ROLLBACK rather than an error.
+func sendCommit(ctx context.Context, conn *pgx.Conn) error {
+	tag, err := conn.Exec(ctx, "COMMIT")
+	if err != nil {
+		return err
+	}
+	if tag.String() != "COMMIT" {
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
+}
+
+// endTransaction leaves conn outside any transaction, so that the pool can
+// hand it out again, or closes it (the pool then drops it) when a ROLLBACK is
+// impossible or fails.
+func endTransaction(ctx context.Context, conn *pgx.Conn) {
+	if conn.IsClosed() || conn.PgConn().TxStatus() == 'I' {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if _, err := conn.Exec(rctx, "ROLLBACK"); err != nil {
+		_ = conn.Close(rctx)
+	}
+}
+
+// payloadSlices returns the payloads of rows as slices of its buffer (no copy).
+func payloadSlices(rows *rowBuffer) [][]byte {
+	out := make([][]byte, rows.len())
+	for i := range out {
+		out[i] = rows.payload(i)
+	}
+	return out
+}
+
+// insertTx writes rows without the batch writer's machinery: one row as one
+// autocommitted INSERT (one round trip), more rows in a transaction with one
+// INSERT (BEGIN, INSERT and COMMIT: three round trips). This is the baseline.
+func (d *postgresDriver) insertTx(ctx context.Context, rows *rowBuffer) error {
+	if rows.len() == 1 {
+		_, err := d.pool.Exec(ctx, postgresInsertOneSQL, rows.kinds[0], rows.payload(0))
+		return err
+	}
+	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, postgresInsertSQL, rows.kinds, payloadSlices(rows))
+		return err
+	})
 }
 
 // commitNotSent reports whether err from COMMIT proves that the transaction
@@ -199,11 +273,12 @@ func commitNotSent(err error) bool {
 		pgconn.SafeToRetry(err)
 }
 
-// resolveCommit learns from the server whether transaction xid, whose COMMIT
-// failed with commitErr on a connection that is now unusable, committed.
-func (d *postgresDriver) resolveCommit(ctx context.Context, xid string, pid uint32, commitErr error) error {
+// resolveCommit learns from the server, within the given time, whether
+// transaction xid, whose COMMIT failed with commitErr on a connection that is
+// now unusable, committed.
+func (d *postgresDriver) resolveCommit(ctx context.Context, xid string, pid uint32, within time.Duration, commitErr error) error {
 	// A context of its own: ctx may be the one whose end cut off the COMMIT.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resolveTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), within)
 	defer cancel()
 	delay := 10 * time.Millisecond
 	for attempt := 1; ; attempt++ {
@@ -232,32 +307,6 @@ func (d *postgresDriver) resolveCommit(ctx context.Context, xid string, pid uint
 		}
 		delay = min(2*delay, 500*time.Millisecond)
 	}
-}
-
-// copySource feeds a rowBuffer to CopyFrom without copying it.
-type copySource struct {
-	rows *rowBuffer
-	next int
-	vals [2]any
-}
-
-func (s *copySource) Next() bool {
-	s.next++
-	return s.next <= s.rows.len()
-}
-
-func (s *copySource) Values() ([]any, error) {
-	i := s.next - 1
-	s.vals[0] = s.rows.kinds[i]
-	s.vals[1] = s.rows.payload(i) // []byte is sent to jsonb as JSON text as is
-	return s.vals[:], nil
-}
-
-func (s *copySource) Err() error { return nil }
-
-func (d *postgresDriver) insertOne(ctx context.Context, kind string, payload []byte) error {
-	_, err := d.pool.Exec(ctx, `INSERT INTO events (kind, payload) VALUES ($1, $2)`, kind, payload)
-	return err
 }
 
 // transient reports failures after which the transaction certainly did not

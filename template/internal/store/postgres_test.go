@@ -187,9 +187,9 @@ func TestPayloadIsStoredAsJSONB(t *testing.T) {
 // cutCommit returns a commit function for postgresDriver that simulates a
 // connection lost while COMMIT was in flight: it first runs before (which may
 // commit, roll back or do nothing) and then reports a network error.
-func cutCommit(before func(ctx context.Context, tx pgx.Tx) error) func(context.Context, pgx.Tx) error {
-	return func(ctx context.Context, tx pgx.Tx) error {
-		if err := before(ctx, tx); err != nil {
+func cutCommit(before func(ctx context.Context, conn *pgx.Conn) error) func(context.Context, *pgx.Conn) error {
+	return func(ctx context.Context, conn *pgx.Conn) error {
+		if err := before(ctx, conn); err != nil {
 			return err
 		}
 		return fmt.Errorf("simulated connection loss: %w", io.ErrUnexpectedEOF)
@@ -201,37 +201,33 @@ func cutCommit(before func(ctx context.Context, tx pgx.Tx) error) func(context.C
 // acknowledge a transaction that did commit without writing it again, and
 // retry one that did not.
 func TestCommitCutOff(t *testing.T) {
+	exec := func(sql string) func(context.Context, *pgx.Conn) error {
+		return func(ctx context.Context, conn *pgx.Conn) error {
+			_, err := conn.Exec(ctx, sql)
+			return err
+		}
+	}
 	cases := map[string]struct {
-		before      func(ctx context.Context, tx pgx.Tx) error
+		before      func(ctx context.Context, conn *pgx.Conn) error
 		wantRetries int64
 	}{
-		"server committed": {
-			before:      func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) },
-			wantRetries: 0,
-		},
-		"server rolled back": {
-			before:      func(ctx context.Context, tx pgx.Tx) error { return tx.Rollback(ctx) },
-			wantRetries: 1,
-		},
+		"server committed":   {before: exec("COMMIT"), wantRetries: 0},
+		"server rolled back": {before: exec("ROLLBACK"), wantRetries: 1},
 		// COMMIT never arrived and the server still waits in the open
 		// transaction: the writer must end that session to learn the outcome.
-		"server still waiting": {
-			before:      func(context.Context, pgx.Tx) error { return nil },
-			wantRetries: 1,
-		},
+		"server still waiting": {before: func(context.Context, *pgx.Conn) error { return nil }, wantRetries: 1},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			db := openTestDB(t)
 			pg := db.drv.(*postgresDriver)
-			real := pg.commit
 			calls := 0
-			pg.commit = func(ctx context.Context, tx pgx.Tx) error {
+			pg.commit = func(ctx context.Context, conn *pgx.Conn) error {
 				calls++ // only the flusher goroutine commits
 				if calls == 1 {
-					return cutCommit(tc.before)(ctx, tx)
+					return cutCommit(tc.before)(ctx, conn)
 				}
-				return real(ctx, tx)
+				return sendCommit(ctx, conn)
 			}
 			w := NewBatchWriter(db, BatchConfig{})
 			defer closeWriter(t, w)
