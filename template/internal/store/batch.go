@@ -40,11 +40,11 @@ const (
 	attemptTimeout = 30 * time.Second
 )
 
-// ResolveTimeout is the longest the flusher spends, after an attempt was cut
-// off during its COMMIT, learning whether that transaction committed
-// (PostgreSQL; SQLite needs no such step). The writer ends every attempt this
-// long before the earliest deadline of its callers, so the answer still comes
-// in time; when Close gives up it is the most Close may take past its
+// ResolveTimeout bounds the time kept for learning whether a transaction
+// whose COMMIT was cut off committed (PostgreSQL; SQLite needs no such step).
+// The writer ends every attempt up to this long before the earliest deadline
+// of its callers, and resolves until that deadline, so the answer still comes
+// in time. When Close gives up, it is the most Close may take past its
 // context's end.
 const ResolveTimeout = time.Second
 
@@ -122,6 +122,10 @@ type BatchWriter struct {
 	// of time, to interrupt the batch in flight and fail the rest.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// resolving bounds the resolution of a cut-off COMMIT: it ends
+	// ResolveTimeout after ctx, when Close runs out of time.
+	resolving     context.Context
+	stopResolving context.CancelFunc
 	wake   chan struct{} // capacity 1: a batch opened or filled up
 	stop   chan struct{} // closed when Close begins
 	done   chan struct{} // closed when the flusher has returned
@@ -195,12 +199,15 @@ func newBatchWriter(drv driver, cfg BatchConfig) *BatchWriter {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	resolving, stopResolving := context.WithCancel(context.Background())
 	w := &BatchWriter{
-		drv:    drv,
-		cfg:    cfg,
-		logger: cfg.Logger,
-		ctx:    ctx,
-		cancel: cancel,
+		drv:           drv,
+		cfg:           cfg,
+		logger:        cfg.Logger,
+		ctx:           ctx,
+		cancel:        cancel,
+		resolving:     resolving,
+		stopResolving: stopResolving,
 		wake:   make(chan struct{}, 1),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
@@ -596,21 +603,19 @@ func (w *BatchWriter) expire(b *batch, last error) (deadline time.Time, live int
 
 // attempt writes b once and reports whether its time ran out. It ends before
 // deadline (the earliest of its callers'), leaving time to resolve a COMMIT
-// that the end cut off.
+// that the end cut off; a COMMIT cut off earlier is resolved until deadline.
 func (w *BatchWriter) attempt(b *batch, deadline time.Time) (timedOut bool, err error) {
-	var ctx context.Context
-	var cancel context.CancelFunc
-	resolve := ResolveTimeout
 	if deadline.IsZero() {
-		ctx, cancel = context.WithTimeout(w.ctx, attemptTimeout)
-	} else {
-		// A quarter of the remaining time, at most ResolveTimeout, is kept
-		// for learning the fate of a cut-off COMMIT.
-		resolve = max(0, min(ResolveTimeout, time.Until(deadline)/4))
-		ctx, cancel = context.WithDeadline(w.ctx, deadline.Add(-resolve))
+		deadline = time.Now().Add(attemptTimeout + ResolveTimeout)
 	}
+	// A quarter of the remaining time, at most ResolveTimeout, is kept for
+	// learning the fate of a COMMIT that the attempt's end cuts off.
+	reserve := max(0, min(ResolveTimeout, time.Until(deadline)/4))
+	ctx, cancel := context.WithDeadline(w.ctx, deadline.Add(-reserve))
 	defer cancel()
-	err = w.drv.insertBatch(ctx, &b.rows, resolve)
+	resolveCtx, cancelResolve := context.WithDeadline(w.resolving, deadline)
+	defer cancelResolve()
+	err = w.drv.insertBatch(ctx, &b.rows, resolveCtx)
 	return err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded), err
 }
 
@@ -666,10 +671,15 @@ func (w *BatchWriter) Close(ctx context.Context) error {
 	select {
 	case <-w.done:
 		w.cancel()
+		w.stopResolving()
 		return nil
 	case <-ctx.Done():
 		w.cancel()
+		// A COMMIT cut off now still gets ResolveTimeout to be resolved.
+		t := time.AfterFunc(ResolveTimeout, w.stopResolving)
 		<-w.done
+		t.Stop()
+		w.stopResolving()
 		return fmt.Errorf("close batch writer: %w", ctx.Err())
 	}
 }

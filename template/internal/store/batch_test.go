@@ -47,7 +47,7 @@ type flushRecord struct {
 	rows int
 }
 
-func (f *fakeDriver) insertBatch(ctx context.Context, rows *rowBuffer, resolveWithin time.Duration) error {
+func (f *fakeDriver) insertBatch(ctx context.Context, rows *rowBuffer, resolveCtx context.Context) error {
 	f.mu.Lock()
 	f.calls++
 	n := f.calls
@@ -72,7 +72,7 @@ func (f *fakeDriver) insertBatch(ctx context.Context, rows *rowBuffer, resolveWi
 		}
 	}
 	if f.inner != nil {
-		if err := f.inner.insertBatch(ctx, rows, resolveWithin); err != nil {
+		if err := f.inner.insertBatch(ctx, rows, resolveCtx); err != nil {
 			return err
 		}
 	}
@@ -87,7 +87,7 @@ func (f *fakeDriver) insertBatch(ctx context.Context, rows *rowBuffer, resolveWi
 }
 
 func (f *fakeDriver) insertTx(ctx context.Context, rows *rowBuffer) error {
-	return f.insertBatch(ctx, rows, 0)
+	return f.insertBatch(ctx, rows, ctx)
 }
 
 func (f *fakeDriver) transient(err error) bool {

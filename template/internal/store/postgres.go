@@ -178,7 +178,7 @@ func applyPostgresMigration(ctx context.Context, conn *pgx.Conn, m migration) (a
 // insertBatch writes rows in one transaction in two round trips: BEGIN and
 // the INSERT that returns the transaction id, pipelined, then COMMIT. See
 // postgresDriver for what happens when the connection fails during COMMIT.
-func (d *postgresDriver) insertBatch(ctx context.Context, rows *rowBuffer, resolveWithin time.Duration) error {
+func (d *postgresDriver) insertBatch(ctx context.Context, rows *rowBuffer, resolveCtx context.Context) error {
 	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("acquire connection: %w", err)
@@ -205,11 +205,11 @@ func (d *postgresDriver) insertBatch(ctx context.Context, rows *rowBuffer, resol
 	if err == nil {
 		return nil
 	}
-	if commitNotSent(err) {
+	if commitRefused(err) {
 		endTransaction(ctx, conn.Conn())
 		return fmt.Errorf("commit: %w", err)
 	}
-	return d.resolveCommit(ctx, xid, pid, resolveWithin, err)
+	return d.resolveCommit(resolveCtx, xid, pid, err)
 }
 
 // sendCommit commits the transaction open on conn. A failed transaction
@@ -262,24 +262,21 @@ func (d *postgresDriver) insertTx(ctx context.Context, rows *rowBuffer) error {
 	})
 }
 
-// commitNotSent reports whether err from COMMIT proves that the transaction
-// did not commit: the server answered with an error or a rollback, or pgx
-// sent nothing.
-func commitNotSent(err error) bool {
+// commitRefused reports whether err from COMMIT proves that the transaction
+// did not commit: the server answered with an error or with ROLLBACK. Nothing
+// else does, not even an error that pgconn.SafeToRetry calls safe: once a
+// read on the connection has failed, pgx marks it closed and a later read in
+// the same call fails with "conn closed", a lock error that claims nothing
+// was sent although COMMIT was.
+func commitRefused(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) ||
-		errors.Is(err, pgx.ErrTxCommitRollback) ||
-		errors.Is(err, pgx.ErrTxClosed) ||
-		pgconn.SafeToRetry(err)
+	return errors.As(err, &pgErr) || errors.Is(err, pgx.ErrTxCommitRollback)
 }
 
-// resolveCommit learns from the server, within the given time, whether
-// transaction xid, whose COMMIT failed with commitErr on a connection that is
-// now unusable, committed.
-func (d *postgresDriver) resolveCommit(ctx context.Context, xid string, pid uint32, within time.Duration, commitErr error) error {
-	// A context of its own: ctx may be the one whose end cut off the COMMIT.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), within)
-	defer cancel()
+// resolveCommit learns from the server, while ctx allows, whether transaction
+// xid, whose COMMIT failed with commitErr on a connection that is now
+// unusable, committed.
+func (d *postgresDriver) resolveCommit(ctx context.Context, xid string, pid uint32, commitErr error) error {
 	delay := 10 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		var status *string // NULL when the id is too old to know: not for ours

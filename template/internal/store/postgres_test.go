@@ -196,6 +196,13 @@ func cutCommit(before func(ctx context.Context, conn *pgx.Conn) error) func(cont
 	}
 }
 
+// claimsSafeToRetry is an error that says nothing was sent, like pgconn's lock
+// errors do even after a failed read.
+type claimsSafeToRetry struct{}
+
+func (claimsSafeToRetry) Error() string     { return "conn closed" }
+func (claimsSafeToRetry) SafeToRetry() bool { return true }
+
 // TestCommitCutOff checks the exactly-once guarantee when the answer to
 // COMMIT is lost: the writer must learn the real outcome from the server,
 // acknowledge a transaction that did commit without writing it again, and
@@ -216,6 +223,17 @@ func TestCommitCutOff(t *testing.T) {
 		// COMMIT never arrived and the server still waits in the open
 		// transaction: the writer must end that session to learn the outcome.
 		"server still waiting": {before: func(context.Context, *pgx.Conn) error { return nil }, wantRetries: 1},
+		// pgx reports "conn closed", a lock error that claims to be safe to
+		// retry, from a read after COMMIT was sent: it must not be believed.
+		"server committed, error claims safe to retry": {
+			before: func(ctx context.Context, conn *pgx.Conn) error {
+				if err := sendCommit(ctx, conn); err != nil {
+					return err
+				}
+				return claimsSafeToRetry{}
+			},
+			wantRetries: 0,
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

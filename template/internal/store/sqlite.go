@@ -311,7 +311,7 @@ func (d *sqliteDriver) applyMigration(ctx context.Context, m migration) (applied
 // one IMMEDIATE transaction of multi-row INSERTs. If Commit fails,
 // modernc.org/sqlite rolls the transaction back, so an error always means
 // nothing was stored and there is no outcome to resolve.
-func (d *sqliteDriver) insertBatch(ctx context.Context, rows *rowBuffer, _ time.Duration) error {
+func (d *sqliteDriver) insertBatch(ctx context.Context, rows *rowBuffer, _ context.Context) error {
 	return d.insertTx(ctx, rows)
 }
 

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 	"unicode/utf8"
 )
 
@@ -70,9 +69,9 @@ type driver interface {
 	// insertBatch writes all rows in one transaction. A nil error means the
 	// transaction committed; any other result means it did not, except for an
 	// error wrapping ErrOutcomeUnknown. If the connection fails while COMMIT
-	// is in flight, the driver spends at most resolveWithin (even past ctx's
-	// end) learning whether the transaction committed.
-	insertBatch(ctx context.Context, rows *rowBuffer, resolveWithin time.Duration) error
+	// is in flight, the driver learns whether the transaction committed while
+	// resolveCtx allows (which may outlast ctx, whose end may be the cause).
+	insertBatch(ctx context.Context, rows *rowBuffer, resolveCtx context.Context) error
 	// insertTx writes rows the way a handler without a batch writer would:
 	// one row as one autocommitted INSERT, more rows in one transaction of
 	// their own, no retries. It backs DB.Insert, the unbatched baseline.
