@@ -126,9 +126,9 @@ type BatchWriter struct {
 	// ResolveTimeout after ctx, when Close runs out of time.
 	resolving     context.Context
 	stopResolving context.CancelFunc
-	wake   chan struct{} // capacity 1: a batch opened or filled up
-	stop   chan struct{} // closed when Close begins
-	done   chan struct{} // closed when the flusher has returned
+	wake          chan struct{} // capacity 1: a batch opened or filled up
+	stop          chan struct{} // closed when Close begins
+	done          chan struct{} // closed when the flusher has returned
 
 	closeOnce sync.Once
 
@@ -208,9 +208,9 @@ func newBatchWriter(drv driver, cfg BatchConfig) *BatchWriter {
 		cancel:        cancel,
 		resolving:     resolving,
 		stopResolving: stopResolving,
-		wake:   make(chan struct{}, 1),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
+		wake:          make(chan struct{}, 1),
+		stop:          make(chan struct{}),
+		done:          make(chan struct{}),
 	}
 	go w.run()
 	return w
