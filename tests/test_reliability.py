@@ -1367,7 +1367,9 @@ def test_sigterm_flushes_a_pending_batch_without_waiting_for_its_delay(
     SIGTERM arrives should be committed at once and acknowledged, and the exit clean."""
     env = {
         "DATABASE_URL": f"file:{tmp_path / 'p.db'}",
-        "BATCH_MAX_DELAY": "30s",
+        # The longest linger the service accepts stays below the request deadline.
+        "BATCH_MAX_DELAY": "20s",
+        "EVENTS_WRITE_TIMEOUT": "25s",
         "SHUTDOWN_TIMEOUT": "3s",
     }
     svc = start(built_binaries["default"], env, cwd=tmp_path)
