@@ -7,8 +7,8 @@
 #
 # It renders a sqlite and a postgres service from this repository's template (working tree),
 # then runs ROUNDS interleaved rounds; each round records `uptime`, then runs
-#   - internal/store's BenchmarkInsert (writers 1/8/64/256; mode=pertx, batched, linger),
-#     the modes in alternating order;
+#   - internal/store's BenchmarkInsert for writers 1/8/64/256, each writer count in the three
+#     modes back to back (pertx, batched, linger; the order reversed every other round);
 #   - the service under cmd/loadgen: 1 and 64 clients posting one event per request, the
 #     default build (batch writer) and a -tags pertx build (one transaction per request),
 #     in alternating order.
@@ -131,10 +131,12 @@ for round in $(seq "$rounds"); do
   echo "round $round/$rounds: $(uptime)" | tee -a "$out/load.txt"
   if (( round % 2 )); then modes=(pertx batched linger); builds=(pertx batched); else modes=(linger batched pertx); builds=(batched pertx); fi
   for db in "${databases[@]}"; do
-    for mode in "${modes[@]}"; do
-      (cd "$work" && TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-}" "$work/$db-store.test" -test.run '^$' \
-        -test.bench "^BenchmarkInsert/writers=[0-9]+/mode=$mode\$" -test.benchtime "$benchtime" -test.benchmem) \
-        | grep '^Benchmark' >> "$out/inproc-$db.txt"
+    for writers in 1 8 64 256; do
+      for mode in "${modes[@]}"; do
+        (cd "$work" && TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-}" "$work/$db-store.test" -test.run '^$' \
+          -test.bench "^BenchmarkInsert/writers=$writers/mode=$mode\$" -test.benchtime "$benchtime" -test.benchmem) \
+          | grep '^Benchmark' >> "$out/inproc-$db.txt"
+      done
     done
     for clients in 1 64; do
       for build in "${builds[@]}"; do

@@ -268,9 +268,9 @@ func (w *BatchWriter) unavailable(ctx context.Context, last error) error {
 	w.expired.Add(1)
 	if last != nil {
 		return fmt.Errorf("%w: not committed before the caller's context ended: %w; last attempt: %w",
-			ErrUnavailable, context.Cause(ctx), last)
+			ErrUnavailable, ctx.Err(), last)
 	}
-	return fmt.Errorf("%w: not committed before the caller's context ended: %w", ErrUnavailable, context.Cause(ctx))
+	return fmt.Errorf("%w: not committed before the caller's context ended: %w", ErrUnavailable, ctx.Err())
 }
 
 // withdraw takes c's rows out of its batch if the flusher has not taken the

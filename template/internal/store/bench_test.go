@@ -36,8 +36,8 @@ func BenchmarkInsert(b *testing.B) {
 	}
 	for _, writers := range counts {
 		for _, mode := range []string{"pertx", "batched", "linger"} {
-			db := openTestDB(b)
 			b.Run("writers="+strconv.Itoa(writers)+"/mode="+mode, func(b *testing.B) {
+				db := openTestDB(b) // a new database for each run, closed after it
 				if mode == "pertx" {
 					closedLoop(b, writers, db.Insert)
 					return
