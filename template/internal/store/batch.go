@@ -408,16 +408,25 @@ func (w *BatchWriter) newBatch() *batch {
 	return b
 }
 
+// idleRelease is how long the flusher waits, with nothing to write, before it
+// lets the driver give back what it keeps for the next batch (PostgreSQL: a
+// connection with a transaction already open). Under load that saves a round
+// trip per batch; an idle writer must not hold it, since an open transaction
+// holds back VACUUM.
+const idleRelease = 100 * time.Millisecond
+
 // run is the flusher goroutine: it writes batches one at a time until Close
 // has begun and nothing is left.
 func (w *BatchWriter) run() {
 	defer close(w.done)
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
+	defer w.drv.release()
+	lingerTimer := time.NewTimer(time.Hour)
+	lingerTimer.Stop()
+	defer lingerTimer.Stop()
+	idleTimer := time.NewTimer(time.Hour)
+	idleTimer.Stop()
+	defer idleTimer.Stop()
+	holding := false // the driver may keep something from the last batch
 	for {
 		b, linger, exit := w.next()
 		if exit {
@@ -425,25 +434,28 @@ func (w *BatchWriter) run() {
 		}
 		if b != nil {
 			w.flush(b)
+			holding = true
 			continue
 		}
-		var tick <-chan time.Time
+		var tick, idle <-chan time.Time
 		if linger > 0 {
-			if timer == nil {
-				timer = time.NewTimer(linger)
-			} else {
-				timer.Reset(linger)
-			}
-			tick = timer.C
+			lingerTimer.Reset(linger)
+			tick = lingerTimer.C
+		}
+		if holding {
+			idleTimer.Reset(idleRelease)
+			idle = idleTimer.C
 		}
 		select {
 		case <-w.wake:
 		case <-tick:
+		case <-idle:
+			w.drv.release()
+			holding = false
 		case <-w.stop:
 		}
-		if timer != nil {
-			timer.Stop()
-		}
+		lingerTimer.Stop()
+		idleTimer.Stop()
 	}
 }
 
@@ -519,7 +531,7 @@ func (w *BatchWriter) flush(b *batch) {
 	var last error
 	for attempt := 1; ; attempt++ {
 		// Callers whose context has ended get their answer now: not stored.
-		deadline, live := w.expire(b, last)
+		deadline, live := w.expire(b, last, false)
 		if live == 0 {
 			w.finish(b, nil)
 			return
@@ -528,10 +540,18 @@ func (w *BatchWriter) flush(b *batch) {
 			w.finish(b, fmt.Errorf("%w before the batch was written", ErrClosed))
 			return
 		}
-		timedOut, err := w.attempt(b, deadline)
+		rows := b.rows.len()
+		// An attempt cut off by its deadline is worth another one.
+		retryable, err := w.attempt(b, deadline)
+		if errors.Is(err, ErrOutcomeUnknown) {
+			err = w.resolve(b, err) // may answer some callers: their rows leave b
+			// So is a COMMIT cut off by a failing connection that proved not
+			// to have committed, whatever the error.
+			retryable = true
+		}
 		if err == nil {
 			w.batches.Add(1)
-			w.rows.Add(int64(b.rows.len()))
+			w.rows.Add(int64(rows))
 			w.finish(b, nil)
 			return
 		}
@@ -543,7 +563,7 @@ func (w *BatchWriter) flush(b *batch) {
 		case w.ctx.Err() != nil:
 			w.finish(b, fmt.Errorf("%w while the batch was being written (not committed): %w", ErrClosed, err))
 			return
-		case !timedOut && !w.drv.transient(err):
+		case !retryable && !w.drv.transient(err):
 			w.failures.Add(1)
 			w.logger.LogAttrs(w.ctx, slog.LevelError, "batch write failed",
 				slog.Int("rows", b.rows.len()), slog.Any("error", err))
@@ -572,10 +592,32 @@ func (w *BatchWriter) flush(b *batch) {
 	}
 }
 
-// expire answers the calls of b whose context has ended (not stored), drops
-// their rows, and returns the earliest deadline among the remaining calls
-// (zero if none has one) and how many remain.
-func (w *BatchWriter) expire(b *batch, last error) (deadline time.Time, live int) {
+// resolve goes on asking the database for the outcome of b's cut-off COMMIT
+// (err) while some of b's callers still wait; those whose context ends first
+// are told that the outcome is unknown. It returns nil if the transaction
+// committed, ErrOutcomeUnknown if nobody waits any more (or Close gave up), or
+// the reason it did not commit.
+func (w *BatchWriter) resolve(b *batch, err error) error {
+	for errors.Is(err, ErrOutcomeUnknown) {
+		deadline, live := w.expire(b, err, true)
+		if live == 0 || w.ctx.Err() != nil {
+			return err
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(attemptTimeout)
+		}
+		ctx, cancel := context.WithDeadline(w.resolving, deadline)
+		err = w.drv.resolve(ctx, err)
+		cancel()
+	}
+	return err
+}
+
+// expire answers the calls of b whose context has ended, drops their rows,
+// and returns the earliest deadline among the remaining calls (zero if none
+// has one) and how many remain. The answer is ErrUnavailable wrapping last,
+// or, if unknown is set, last itself: the outcome of b's commit is unknown.
+func (w *BatchWriter) expire(b *batch, last error, unknown bool) (deadline time.Time, live int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	removed := 0
@@ -584,7 +626,11 @@ func (w *BatchWriter) expire(b *batch, last error) (deadline time.Time, live int
 			continue
 		}
 		c.withdrawn = true
-		c.err = w.unavailable(c.ctx, last)
+		if unknown {
+			c.err = fmt.Errorf("write batch of %d events: %w", b.rows.len(), last)
+		} else {
+			c.err = w.unavailable(c.ctx, last)
+		}
 		w.pending -= c.span.hi - c.span.lo
 		removed++
 		close(c.done)

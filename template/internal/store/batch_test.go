@@ -33,6 +33,8 @@ type fakeDriver struct {
 	ignoreCtx bool
 	// keepRows records the payloads committed, for payloads.
 	keepRows bool
+	// resolveFn, if set, answers resolve.
+	resolveFn func(ctx context.Context, err error) error
 
 	mu        sync.Mutex
 	calls     int
@@ -84,6 +86,22 @@ func (f *fakeDriver) insertBatch(ctx context.Context, rows *rowBuffer, resolveCt
 	f.stored += int64(rows.len())
 	f.mu.Unlock()
 	return nil
+}
+
+func (f *fakeDriver) resolve(ctx context.Context, err error) error {
+	if f.resolveFn != nil {
+		return f.resolveFn(ctx, err)
+	}
+	if f.inner != nil {
+		return f.inner.resolve(ctx, err)
+	}
+	return err
+}
+
+func (f *fakeDriver) release() {
+	if f.inner != nil {
+		f.inner.release()
+	}
 }
 
 func (f *fakeDriver) insertTx(ctx context.Context, rows *rowBuffer) error {

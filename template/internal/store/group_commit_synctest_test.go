@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -323,6 +324,62 @@ func TestLingerWaitsOnlyForCallersComingBack(t *testing.T) {
 			if r.rows != writers || !r.at.Equal(start.Add(delay)) {
 				t.Fatalf("flushes = %v, want every commit of %d rows at %v (only the first waits)", got, writers, delay)
 			}
+		}
+	})
+}
+
+// TestUnknownOutcomeIsResolvedForTheCallersWhoCanWait: when a COMMIT is cut
+// off and the database cannot tell its outcome before the earliest deadline,
+// that caller learns that the outcome is unknown; the writer goes on asking
+// for the callers who still wait, and retries the batch without the rows of
+// the caller who left once it learns that nothing committed.
+func TestUnknownOutcomeIsResolvedForTheCallersWhoCanWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		errCutOff := fmt.Errorf("%w: connection lost during COMMIT", ErrOutcomeUnknown)
+		errRolledBack := errors.New("commit cut off, transaction rolled back")
+		answer := make(chan struct{}) // the database answers again
+		fake := &fakeDriver{
+			fail: func(n int) error {
+				if n == 1 {
+					return errCutOff
+				}
+				return nil
+			},
+			resolveFn: func(ctx context.Context, err error) error {
+				select {
+				case <-answer:
+					return errRolledBack
+				case <-ctx.Done():
+					return err
+				}
+			},
+		}
+		w := newBatchWriter(fake, BatchConfig{MaxBatch: 10, MaxDelay: time.Millisecond})
+		defer closeWriter(t, w)
+		start := time.Now()
+
+		short, cancelShort := context.WithTimeout(context.Background(), time.Second)
+		defer cancelShort()
+		long, cancelLong := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancelLong()
+		shortErr, longErr := make(chan error, 1), make(chan error, 1)
+		go func() { shortErr <- w.Write(short, events(3, "short")) }()
+		go func() { longErr <- w.Write(long, events(2, "long")) }()
+
+		err := <-shortErr
+		if !errors.Is(err, ErrOutcomeUnknown) || time.Since(start) != time.Second {
+			t.Fatalf("caller with a 1s deadline got %v after %v, want ErrOutcomeUnknown at its deadline", err, time.Since(start))
+		}
+		time.Sleep(time.Second)
+		close(answer)
+		if err := <-longErr; err != nil {
+			t.Fatalf("caller with a 10s deadline = %v, want nil once the retry committed", err)
+		}
+		if rows := flushedRows(fake); !slices.Equal(rows, []int{2}) {
+			t.Fatalf("committed batches of %v rows, want one of 2 (the rows of the caller who left are dropped)", rows)
+		}
+		if st := w.Stats(); st.Rows != 2 || st.Retries != 1 {
+			t.Fatalf("Stats = %+v, want 2 rows after 1 retry", st)
 		}
 	})
 }

@@ -27,17 +27,14 @@ var postgresMigrations embed.FS
 const migrationLockKey int64 = 0x676f70657266
 
 // postgresInsertSQL inserts rows given as two arrays, kinds and payloads: one
-// statement for any number of rows, sent in binary array encoding.
+// statement for any number of rows, sent in binary array encoding. A
+// multi-row INSERT rather than COPY: COPY cannot share a round trip with
+// other statements, and for the batch sizes the writer forms (at most
+// BatchConfig.MaxBatch rows) the two are equally fast.
 const postgresInsertSQL = `INSERT INTO events (kind, payload) SELECT * FROM unnest($1::text[], $2::jsonb[])`
 
-// postgresBatchSQL is postgresInsertSQL that also returns the id of the
-// transaction it runs in, which resolving a cut-off COMMIT needs. The batch
-// writer sends it pipelined after BEGIN, so a batch costs two round trips,
-// the second being COMMIT. A multi-row INSERT rather than COPY: COPY cannot
-// share a round trip with other statements, and for the batch sizes the
-// writer forms (at most BatchConfig.MaxBatch rows) the two are equally fast.
-const postgresBatchSQL = `WITH inserted AS (` + postgresInsertSQL + ` RETURNING 1)
-SELECT pg_current_xact_id()::text, (SELECT count(*) FROM inserted)`
+// postgresXactIDSQL returns the id of the open transaction, assigning one.
+const postgresXactIDSQL = `SELECT pg_current_xact_id()::text`
 
 // postgresInsertOneSQL inserts one row: what a handler without a batch
 // writer sends for one event.
@@ -49,17 +46,41 @@ const defaultConnectTimeout = 5 * time.Second
 
 // postgresDriver writes batches through a pgxpool.Pool.
 //
-// Exactly-once under connection failures: before COMMIT, insertBatch reads the
-// transaction id. If the connection fails while COMMIT is in flight, the
-// client cannot know whether the server committed, so insertBatch asks the
-// server with pg_xact_status on a fresh connection: committed means success,
-// aborted means a retry cannot duplicate anything, and anything else ends as
-// ErrOutcomeUnknown rather than as a guess.
+// Exactly-once under connection failures: the id of a batch's transaction is
+// known before its COMMIT is sent. If the connection fails while COMMIT is in
+// flight, the client cannot know whether the server committed, so insertBatch
+// asks the server with pg_xact_status on a fresh connection: committed means
+// success, aborted means a retry cannot duplicate anything, and anything else
+// ends as ErrOutcomeUnknown rather than as a guess.
+//
+// One round trip per batch: a batch's rows, its COMMIT and the BEGIN of the
+// next transaction, with that transaction's id, travel together, so the
+// next batch goes into a transaction whose id is already known (primed). A
+// writer that has been idle for a moment pays one more round trip to open
+// one (release gives it back, since an open transaction with an id holds back
+// VACUUM's horizon).
 type postgresDriver struct {
 	pool *pgxpool.Pool
-	// commit sends COMMIT on conn; tests replace it to simulate a connection
-	// lost during COMMIT.
-	commit func(ctx context.Context, conn *pgx.Conn) error
+	// send writes rows into the transaction open on conn, commits it and
+	// opens the next one; tests replace it to simulate a connection lost in
+	// that round trip. It is sendBatch in production.
+	send func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) (sent, error)
+	// primed is the transaction opened for the next batch, or nil. Only the
+	// batch writer's flusher goroutine uses it (insertBatch, release).
+	primed *primedTx
+}
+
+// primedTx is an open transaction on a connection taken from the pool.
+type primedTx struct {
+	conn *pgxpool.Conn
+	xid  string // its transaction id
+	pid  uint32 // the server process of conn
+}
+
+// sent is what sendBatch learnt before it returned.
+type sent struct {
+	committed bool   // COMMIT answered COMMIT
+	next      string // the id of the transaction opened after it; "" if none
 }
 
 func openDriver(ctx context.Context, databaseURL string, logger *slog.Logger) (_ driver, err error) {
@@ -85,7 +106,7 @@ func openDriver(ctx context.Context, databaseURL string, logger *slog.Logger) (_
 	if err != nil {
 		return nil, fmt.Errorf("create postgres pool: %w", err)
 	}
-	d := &postgresDriver{pool: pool, commit: sendCommit}
+	d := &postgresDriver{pool: pool, send: sendBatch}
 	defer func() {
 		if err != nil {
 			pool.Close()
@@ -175,54 +196,104 @@ func applyPostgresMigration(ctx context.Context, conn *pgx.Conn, m migration) (a
 	return true, nil
 }
 
-// insertBatch writes rows in one transaction in two round trips: BEGIN and
-// the INSERT that returns the transaction id, pipelined, then COMMIT. See
-// postgresDriver for what happens when the connection fails during COMMIT.
+// insertBatch writes rows in one transaction: the primed one, or one it
+// opens first. See postgresDriver for the round trips and for what happens
+// when the connection fails.
 func (d *postgresDriver) insertBatch(ctx context.Context, rows *rowBuffer, resolveCtx context.Context) error {
-	conn, err := d.pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("acquire connection: %w", err)
+	tx := d.primed
+	d.primed = nil
+	if tx == nil {
+		var err error
+		if tx, err = d.begin(ctx); err != nil {
+			return err // nothing was written
+		}
 	}
-	defer conn.Release()
-	pid := conn.Conn().PgConn().PID()
-
-	var xid string
-	var inserted int
-	batch := &pgx.Batch{}
-	batch.Queue("BEGIN")
-	batch.Queue(postgresBatchSQL, rows.kinds, payloadSlices(rows)).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&xid, &inserted)
-	})
-	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
-		endTransaction(ctx, conn.Conn())
-		return fmt.Errorf("insert events: %w", err)
-	}
-	if inserted != rows.len() {
-		endTransaction(ctx, conn.Conn())
-		return fmt.Errorf("insert events: %d of %d rows inserted", inserted, rows.len())
-	}
-	err = d.commit(ctx, conn.Conn())
-	if err == nil {
+	conn := tx.conn.Conn()
+	res, err := d.send(ctx, conn, rows)
+	switch {
+	case res.committed:
+		if res.next != "" && conn.PgConn().TxStatus() == 'T' {
+			d.primed = &primedTx{conn: tx.conn, xid: res.next, pid: tx.pid}
+			return nil
+		}
+		endTransaction(ctx, conn)
+		tx.conn.Release()
 		return nil
-	}
-	if commitRefused(err) {
-		endTransaction(ctx, conn.Conn())
-		return fmt.Errorf("commit: %w", err)
-	}
-	return d.resolveCommit(resolveCtx, xid, pid, err)
-}
-
-// sendCommit commits the transaction open on conn. A failed transaction
-// answers COMMIT with the tag ROLLBACK rather than an error.
-func sendCommit(ctx context.Context, conn *pgx.Conn) error {
-	tag, err := conn.Exec(ctx, "COMMIT")
-	if err != nil {
+	case refused(err):
+		endTransaction(ctx, conn)
+		tx.conn.Release()
 		return err
 	}
-	if tag.String() != "COMMIT" {
-		return pgx.ErrTxCommitRollback
+	// The connection failed somewhere in the round trip that carried COMMIT.
+	tx.conn.Release() // the pool drops it: broken, or inside a transaction
+	return d.resolveCommit(resolveCtx, tx.xid, tx.pid, err)
+}
+
+// begin takes a connection and opens a transaction on it, learning its id:
+// one round trip.
+func (d *postgresDriver) begin(ctx context.Context) (*primedTx, error) {
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("acquire connection: %w", err)
 	}
-	return nil
+	tx := &primedTx{conn: conn, pid: conn.Conn().PgConn().PID()}
+	batch := &pgx.Batch{}
+	batch.Queue("BEGIN")
+	batch.Queue(postgresXactIDSQL).QueryRow(func(row pgx.Row) error { return row.Scan(&tx.xid) })
+	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
+		endTransaction(ctx, conn.Conn())
+		conn.Release()
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return tx, nil
+}
+
+// sendBatch sends, in one round trip, the INSERT of rows into the
+// transaction open on conn, COMMIT, BEGIN and the new transaction's id. It
+// reports the commit only when COMMIT's own answer arrived; an error after
+// that leaves no next transaction.
+func sendBatch(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) (res sent, err error) {
+	batch := &pgx.Batch{}
+	batch.Queue(postgresInsertSQL, rows.kinds, payloadSlices(rows))
+	batch.Queue("COMMIT")
+	batch.Queue("BEGIN")
+	batch.Queue(postgresXactIDSQL)
+	results := conn.SendBatch(ctx, batch)
+	defer func() {
+		if cerr := results.Close(); cerr != nil && !res.committed && err == nil {
+			err = cerr
+		}
+	}()
+	tag, err := results.Exec()
+	if err != nil {
+		return res, fmt.Errorf("insert events: %w", err)
+	}
+	if tag.RowsAffected() != int64(rows.len()) {
+		return res, fmt.Errorf("insert events: %d of %d rows inserted", tag.RowsAffected(), rows.len())
+	}
+	if tag, err = results.Exec(); err != nil {
+		return res, fmt.Errorf("commit: %w", err)
+	}
+	if tag.String() != "COMMIT" {
+		return res, fmt.Errorf("commit: %w", pgx.ErrTxCommitRollback)
+	}
+	res.committed = true
+	if _, err := results.Exec(); err == nil {
+		_ = results.QueryRow().Scan(&res.next)
+	}
+	return res, nil
+}
+
+// release gives back the primed transaction and its connection: the batch
+// writer calls it when it has been idle for a while, and when it stops.
+func (d *postgresDriver) release() {
+	tx := d.primed
+	if tx == nil {
+		return
+	}
+	d.primed = nil
+	endTransaction(context.Background(), tx.conn.Conn())
+	tx.conn.Release()
 }
 
 // endTransaction leaves conn outside any transaction, so that the pool can
@@ -262,15 +333,20 @@ func (d *postgresDriver) insertTx(ctx context.Context, rows *rowBuffer) error {
 	})
 }
 
-// commitRefused reports whether err from COMMIT proves that the transaction
-// did not commit: the server answered with an error or with ROLLBACK. Nothing
-// else does, not even an error that pgconn.SafeToRetry calls safe: once a
-// read on the connection has failed, pgx marks it closed and a later read in
-// the same call fails with "conn closed", a lock error that claims nothing
-// was sent although COMMIT was.
-func commitRefused(err error) bool {
+// refused reports whether err from the round trip that carried COMMIT proves
+// that the transaction did not commit: the server answered a statement with an
+// error (severity ERROR: the transaction is aborted, and PostgreSQL skips the
+// rest of the round trip), or answered COMMIT with ROLLBACK. Nothing else does:
+// a FATAL error may come from a server process terminated after it committed,
+// and an error that pgconn.SafeToRetry calls safe may not be: once a read on
+// the connection has failed, pgx marks it closed and a later read in the same
+// call fails with "conn closed", a lock error that claims nothing was sent.
+func refused(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) || errors.Is(err, pgx.ErrTxCommitRollback)
+	if errors.As(err, &pgErr) {
+		return pgErr.SeverityUnlocalized == "ERROR" || (pgErr.SeverityUnlocalized == "" && pgErr.Severity == "ERROR")
+	}
+	return errors.Is(err, pgx.ErrTxCommitRollback)
 }
 
 // resolveCommit learns from the server, while ctx allows, whether transaction
@@ -300,10 +376,37 @@ func (d *postgresDriver) resolveCommit(ctx context.Context, xid string, pid uint
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("%w: transaction %s: %w", ErrOutcomeUnknown, xid, commitErr)
+			return &unresolvedCommit{xid: xid, pid: pid, cause: commitErr}
 		}
 		delay = min(2*delay, 500*time.Millisecond)
 	}
+}
+
+// unresolvedCommit is the error of a batch whose COMMIT was cut off and whose
+// outcome the server could not tell in time. It is ErrOutcomeUnknown for
+// errors.Is, and carries what resolve needs to try again.
+type unresolvedCommit struct {
+	xid   string
+	pid   uint32
+	cause error
+}
+
+func (e *unresolvedCommit) Error() string {
+	return fmt.Sprintf("%v: transaction %s: %v", ErrOutcomeUnknown, e.xid, e.cause)
+}
+
+func (e *unresolvedCommit) Is(target error) bool { return target == ErrOutcomeUnknown }
+
+func (e *unresolvedCommit) Unwrap() error { return e.cause }
+
+// resolve goes on learning, while ctx allows, the outcome of the commit that
+// err (from insertBatch) left unknown.
+func (d *postgresDriver) resolve(ctx context.Context, err error) error {
+	var u *unresolvedCommit
+	if !errors.As(err, &u) {
+		return err
+	}
+	return d.resolveCommit(ctx, u.xid, u.pid, u.cause)
 }
 
 // transient reports failures after which the transaction certainly did not

@@ -272,10 +272,10 @@ func TestPostgresRestartIsRiddenOut(t *testing.T) {
 }
 
 // TestPostgresBlackHoleIsBoundedByTheDeadline: the server stops answering
-// without closing anything. A caller with a 2 s deadline gets ErrUnavailable
-// by then, and nothing of it is stored; the flusher is not held past that
-// deadline, so a caller with a 10 s deadline is served as soon as the server
-// answers again.
+// without closing anything. A caller with a 2 s deadline is answered by then
+// (not stored, or outcome unknown), and nothing of it is in fact stored; the
+// writer is not held past that deadline, so a caller with a 10 s deadline is
+// served as soon as the server answers again.
 func TestPostgresBlackHoleIsBoundedByTheDeadline(t *testing.T) {
 	direct := testSchemaURL(t)
 	proxy, viaProxy := throughProxy(t, direct)
@@ -300,8 +300,12 @@ func TestPostgresBlackHoleIsBoundedByTheDeadline(t *testing.T) {
 
 	err := <-shortErr
 	elapsed := time.Since(start)
-	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Write during a black hole = %v, want ErrUnavailable at its deadline", err)
+	// ErrUnavailable if the black hole swallowed the attempt before COMMIT
+	// was sent; ErrOutcomeUnknown if it swallowed the round trip carrying
+	// COMMIT (the usual case, since a busy writer sends a batch's rows and its
+	// COMMIT together), as the server cannot be asked. Either is a 503.
+	if !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrOutcomeUnknown) {
+		t.Fatalf("Write during a black hole = %v, want ErrUnavailable or ErrOutcomeUnknown at its deadline", err)
 	}
 	// Its deadline, plus slack for a machine busy with other work: the
 	// point is that the answer does not wait for the database.

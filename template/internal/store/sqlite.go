@@ -315,6 +315,12 @@ func (d *sqliteDriver) insertBatch(ctx context.Context, rows *rowBuffer, _ conte
 	return d.insertTx(ctx, rows)
 }
 
+// release does nothing: insertBatch keeps nothing between batches.
+func (d *sqliteDriver) release() {}
+
+// resolve returns err: insertBatch never leaves an outcome unknown.
+func (d *sqliteDriver) resolve(_ context.Context, err error) error { return err }
+
 // insertTx is insertBatch: for SQLite the batch writer's transaction and the
 // one of a handler without a batch writer are the same.
 func (d *sqliteDriver) insertTx(ctx context.Context, rows *rowBuffer) (err error) {

@@ -72,6 +72,14 @@ type driver interface {
 	// is in flight, the driver learns whether the transaction committed while
 	// resolveCtx allows (which may outlast ctx, whose end may be the cause).
 	insertBatch(ctx context.Context, rows *rowBuffer, resolveCtx context.Context) error
+	// resolve goes on learning, while ctx allows, the outcome of the commit
+	// that err, an error of insertBatch wrapping ErrOutcomeUnknown, left
+	// open: nil if it committed, ErrOutcomeUnknown again if still unknown,
+	// any other error if it did not commit.
+	resolve(ctx context.Context, err error) error
+	// release gives back what insertBatch keeps for the next batch (an open
+	// connection and transaction); the writer calls it when idle or stopping.
+	release()
 	// insertTx writes rows the way a handler without a batch writer would:
 	// one row as one autocommitted INSERT, more rows in one transaction of
 	// their own, no retries. It backs DB.Insert, the unbatched baseline.
