@@ -254,7 +254,13 @@ func (d *postgresDriver) begin(ctx context.Context) (*primedTx, error) {
 // that leaves no next transaction.
 func sendBatch(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) (res sent, err error) {
 	batch := &pgx.Batch{}
-	batch.Queue(postgresInsertSQL, rows.kinds, payloadSlices(rows))
+	if rows.len() == 1 {
+		// A lone row (a lone caller) without array parameters: cheaper to
+		// encode and to execute.
+		batch.Queue(postgresInsertOneSQL, rows.kinds[0], rows.payload(0))
+	} else {
+		batch.Queue(postgresInsertSQL, rows.kinds, payloadSlices(rows))
+	}
 	batch.Queue("COMMIT")
 	batch.Queue("BEGIN")
 	batch.Queue(postgresXactIDSQL)
