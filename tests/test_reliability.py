@@ -1020,8 +1020,9 @@ def test_malformed_input_gets_400_with_a_message_and_changes_nothing(
 def test_request_larger_than_the_write_buffer_is_refused_with_413(
     built_binaries: dict[str, Path], tmp_path: Path
 ) -> None:
-    """A valid request with more events than BATCH_MAX_PENDING can never fit the write buffer:
-    413 (a client error that retrying cannot cure), not a 500, and nothing stored."""
+    """A valid request with more events than one transaction may hold (BATCH_MAX_ROWS, here
+    also fewer than BATCH_MAX_PENDING) can never be written: 413 (a client error that retrying
+    cannot cure), not a 500, and nothing stored."""
     env = {
         "DATABASE_URL": f"file:{tmp_path / 'x.db'}",
         "BATCH_MAX_ROWS": "10",
@@ -1367,7 +1368,9 @@ def test_sigterm_flushes_a_pending_batch_without_waiting_for_its_delay(
     SIGTERM arrives should be committed at once and acknowledged, and the exit clean."""
     env = {
         "DATABASE_URL": f"file:{tmp_path / 'p.db'}",
-        "BATCH_MAX_DELAY": "30s",
+        # The longest linger the service accepts stays below the request deadline.
+        "BATCH_MAX_DELAY": "20s",
+        "EVENTS_WRITE_TIMEOUT": "25s",
         "SHUTDOWN_TIMEOUT": "3s",
     }
     svc = start(built_binaries["default"], env, cwd=tmp_path)

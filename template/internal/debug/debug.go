@@ -8,9 +8,10 @@ import (
 	"expvar"
 	"net/http"
 	"net/http/pprof"
-	"os"
+	"net/url"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,16 +23,101 @@ const MaxProfileDuration = 120 * time.Second
 // NewHandler returns the private mux: /debug/pprof/* and /debug/vars. vars holds the service's
 // own variables (GOMAXPROCS, GOMEMLIMIT, pool and writer statistics); it is served beside the
 // standard "cmdline" and "memstats" entries, so tools that read expvar's format work unchanged.
-func NewHandler(vars *expvar.Map) http.Handler {
+// args is the command line; both endpoints that show it show it redacted (RedactArgs).
+func NewHandler(vars *expvar.Map, args []string) http.Handler {
+	args = RedactArgs(args)
 	mux := http.NewServeMux()
 	mux.Handle("GET /debug/pprof/", limitSeconds(http.HandlerFunc(pprof.Index)))
-	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.Handle("GET /debug/pprof/cmdline", cmdlineHandler(args))
 	mux.Handle("GET /debug/pprof/profile", limitSeconds(http.HandlerFunc(pprof.Profile)))
 	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
 	mux.Handle("GET /debug/pprof/trace", limitSeconds(http.HandlerFunc(pprof.Trace)))
-	mux.Handle("GET /debug/vars", varsHandler(vars))
+	mux.Handle("GET /debug/vars", varsHandler(vars, args))
 	return mux
+}
+
+// redacted replaces a secret in RedactArgs' output.
+const redacted = "xxxxx"
+
+// RedactArgs returns a copy of args that can be shown to operators: the password of every URL
+// (postgres://user:secret@host/db, as in -database-url) and the value of password=, secret=
+// and similar parameters are replaced with "xxxxx". Nothing else changes.
+func RedactArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, arg := range args {
+		out[i] = redactParams(redactURL(arg))
+	}
+	return out
+}
+
+// redactParams hides the value of every key=value pair in s whose key names a secret:
+// libpq's password parameters (in a URL's query or in key=value form) and common spellings.
+// A value ends at white space, '&' or ';'.
+func redactParams(s string) string {
+	var b strings.Builder
+	for i := 0; ; {
+		eq := strings.IndexByte(s[i:], '=')
+		if eq < 0 {
+			b.WriteString(s[i:])
+			return b.String()
+		}
+		eq += i
+		key := eq
+		for key > i && isKeyByte(s[key-1]) {
+			key--
+		}
+		end := eq + 1
+		for end < len(s) && !strings.ContainsRune(" \t\n&;", rune(s[end])) {
+			end++
+		}
+		b.WriteString(s[i : eq+1])
+		switch strings.ToLower(s[key:eq]) {
+		case "password", "passwd", "pwd", "sslpassword", "secret", "token":
+			b.WriteString(redacted)
+		default:
+			b.WriteString(s[eq+1 : end])
+		}
+		i = end
+	}
+}
+
+func isKeyByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// redactURL hides the password of a URL in arg, which may be "-flag=URL" or the URL alone.
+func redactURL(arg string) string {
+	prefix, value := "", arg
+	if strings.HasPrefix(arg, "-") {
+		if name, v, ok := strings.Cut(arg, "="); ok {
+			prefix, value = name+"=", v
+		}
+	}
+	if !strings.Contains(value, "://") {
+		return arg
+	}
+	u, err := url.Parse(value)
+	if err != nil {
+		// Unparsable: keep the scheme, hide the rest rather than guess what is secret.
+		scheme, _, _ := strings.Cut(value, "://")
+		return prefix + scheme + "://" + redacted
+	}
+	if _, hasPassword := u.User.Password(); !hasPassword {
+		return arg
+	}
+	u.User = url.UserPassword(u.User.Username(), redacted)
+	return prefix + u.String()
+}
+
+// cmdlineHandler serves args NUL-separated, as net/http/pprof's Cmdline does with os.Args.
+func cmdlineHandler(args []string) http.Handler {
+	body := strings.Join(args, "\x00")
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte(body))
+	})
 }
 
 // Timeouts of the private listener, set by run on its http.Server: short for reading a request
@@ -61,14 +147,13 @@ func limitSeconds(next http.Handler) http.Handler {
 	})
 }
 
-// varsHandler writes the expvar JSON document for vars. It does not use expvar.Handler, which
-// serves the process-wide registry; the service keeps its variables in a map it owns.
-func varsHandler(vars *expvar.Map) http.Handler {
+// varsHandler writes the expvar JSON document for vars, with args as "cmdline". It does not
+// use expvar.Handler, which serves the process-wide registry and the raw os.Args; the service
+// keeps its variables in a map it owns.
+func varsHandler(vars *expvar.Map, args []string) http.Handler {
+	cmdline, _ := json.Marshal(args) // []string always marshals
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		doc := map[string]json.RawMessage{}
-		if b, err := json.Marshal(os.Args); err == nil {
-			doc["cmdline"] = b
-		}
+		doc := map[string]json.RawMessage{"cmdline": cmdline}
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		if b, err := json.Marshal(&ms); err == nil {

@@ -18,7 +18,7 @@ func TestVarsServesOwnMapAndStandardEntries(t *testing.T) {
 	vars := new(expvar.Map).Init()
 	vars.Set("gomaxprocs", expvar.Func(func() any { return 3 }))
 	rec := httptest.NewRecorder()
-	NewHandler(vars).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/debug/vars", nil))
+	NewHandler(vars, []string{"svc"}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/debug/vars", nil))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status %d", rec.Code)
 	}
@@ -37,7 +37,7 @@ func TestVarsServesOwnMapAndStandardEntries(t *testing.T) {
 }
 
 func TestPprofEndpoints(t *testing.T) {
-	srv := httptest.NewServer(NewHandler(new(expvar.Map).Init()))
+	srv := httptest.NewServer(NewHandler(new(expvar.Map).Init(), []string{"svc"}))
 	defer srv.Close()
 	for _, path := range []string{"/debug/pprof/", "/debug/pprof/goroutine?debug=1", "/debug/pprof/heap", "/debug/pprof/cmdline"} {
 		resp, err := http.Get(srv.URL + path)
@@ -56,7 +56,7 @@ func TestPprofEndpoints(t *testing.T) {
 }
 
 func TestProfileDurationIsCapped(t *testing.T) {
-	srv := httptest.NewServer(NewHandler(new(expvar.Map).Init()))
+	srv := httptest.NewServer(NewHandler(new(expvar.Map).Init(), []string{"svc"}))
 	defer srv.Close()
 	for _, path := range []string{"/debug/pprof/profile?seconds=600", "/debug/pprof/trace?seconds=121", "/debug/pprof/heap?seconds=3600", "/debug/pprof/profile?seconds=-1", "/debug/pprof/profile?seconds=x"} {
 		resp, err := http.Get(srv.URL + path)
@@ -76,5 +76,47 @@ func TestProfileDurationIsCapped(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || len(body) == 0 {
 		t.Errorf("a 1 s CPU profile = %d with %d bytes; want 200 and a profile", resp.StatusCode, len(body))
+	}
+}
+
+func TestCommandLineIsServedRedacted(t *testing.T) {
+	args := []string{"svc", "-database-url=postgres://app:s3cret@db:5432/app?sslmode=require", "-database-url",
+		"postgresql://app:p%40ss@db/app", "-log-level=debug"}
+	srv := httptest.NewServer(NewHandler(new(expvar.Map).Init(), args))
+	defer srv.Close()
+	for _, path := range []string{"/debug/vars", "/debug/pprof/cmdline"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, secret := range []string{"s3cret", "p%40ss", "p@ss"} {
+			if strings.Contains(string(body), secret) {
+				t.Errorf("%s reveals the password %q: %s", path, secret, body)
+			}
+		}
+		for _, kept := range []string{"app:xxxxx@db:5432/app", "-log-level=debug"} {
+			if !strings.Contains(string(body), kept) {
+				t.Errorf("%s lost %q: %s", path, kept, body)
+			}
+		}
+	}
+}
+
+func TestRedactArgs(t *testing.T) {
+	for in, want := range map[string]string{
+		"-database-url=postgres://u:pw@h/db":               "-database-url=postgres://u:xxxxx@h/db",
+		"postgres://u:pw@h/db":                             "postgres://u:xxxxx@h/db",
+		"postgres://u@h/db?sslmode=disable&password=pw":    "postgres://u@h/db?sslmode=disable&password=xxxxx",
+		"-database-url=host=h user=u password=pw dbname=d": "-database-url=host=h user=u password=xxxxx dbname=d",
+		"postgres://u:pw@h:port/db":                        "postgres://xxxxx",
+		"file:data/app.db?_pragma=busy_timeout(5000)":      "file:data/app.db?_pragma=busy_timeout(5000)",
+		"-http-addr=:8080":                                 "-http-addr=:8080",
+		"-token=abc":                                       "-token=xxxxx",
+	} {
+		if got := RedactArgs([]string{in})[0]; got != want {
+			t.Errorf("RedactArgs(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
