@@ -61,6 +61,7 @@ func openDriver(ctx context.Context, databaseURL string, logger *slog.Logger) (_
 		// pgconn's parse errors never include the password.
 		return nil, fmt.Errorf("parse postgres URL: %w", err)
 	}
+	cfg.ConnConfig.Tracer = queryTracer(ctx) // postgres_tracer*.go
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create postgres pool: %w", err)
