@@ -317,7 +317,7 @@ def test_overload_sheds_with_503_and_recovers(
     assert delta["panics_recovered"] == 0
     pool0, pool1 = before["workerpool"], after["workerpool"]
     assert pool1["submitted"] - pool0["submitted"] == jobs["statuses"]["202"]
-    assert pool1["Rejected"] - pool0["Rejected"] == jobs["statuses"]["503"]
+    assert pool1["rejected"] - pool0["rejected"] == jobs["statuses"]["503"]
     assert pool1["completed"] == pool1["submitted"]
     assert pool1["panicked"] == 0
     bw0, bw1 = before["batchwriter"], after["batchwriter"]
