@@ -216,7 +216,7 @@ def overload_plan(public: str, acked_file: Path) -> dict[str, Any]:
 
 def pool_idle(debug: str) -> bool:
     pool = get_json(debug + "/debug/vars")["workerpool"]
-    return bool(pool["Queued"] == 0 and pool["Running"] == 0)
+    return bool(pool["queued"] == 0 and pool["running"] == 0)
 
 
 def drive_overload(binary: Path, loadgen: Path, work: Path) -> dict[str, Any]:
