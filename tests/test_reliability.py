@@ -713,8 +713,13 @@ def memory_run(binary: Path, loadgen: Path, work: Path, ratio: str | None) -> di
         }
         if alive:
             vars_ = get_json(svc.debug + "/debug/vars")
-            out["num_gc"] = vars_["memstats"]["NumGC"]
-            out["heap_sys_mib"] = round(vars_["memstats"]["HeapSys"] / 2**20, 1)
+            runtime = vars_["runtime_metrics"]  # runtime/metrics, read without stopping the world
+            out["num_gc"] = runtime["gc_cycles_total_gc_cycles"]
+            heap_sys = sum(
+                runtime[f"memory_classes_heap_{kind}_bytes"]
+                for kind in ("objects", "unused", "free", "released")
+            )  # what runtime.MemStats calls HeapSys
+            out["heap_sys_mib"] = round(heap_sys / 2**20, 1)
             out["livez"] = request("GET", svc.public + "/livez").status
             out["exit_code"] = stop_cleanly(svc)
         else:
@@ -1129,13 +1134,19 @@ def probe_in(ns: str, targets: list[tuple[str, str, Any]]) -> dict[str, Any]:
 def test_pprof_and_expvar_are_unreachable_from_the_network_unless_opted_in(
     built_binaries: dict[str, Path], netns: str, tmp_path: Path
 ) -> None:
-    """With the shipped defaults (public on :8080, debug on 127.0.0.1:6060) inside a namespace
-    with non-loopback interfaces: the public port serves no debug path, the debug port refuses
-    every non-loopback address, and only an explicit opt-in exposes it."""
+    """With the shipped defaults (public on :8080, metrics on :9090, debug on 127.0.0.1:6060)
+    inside a namespace with non-loopback interfaces: the public port serves no debug path and no
+    /metrics, the metrics port serves /metrics and nothing else, the debug port refuses every
+    non-loopback address, and only an explicit opt-in exposes it."""
     ip = Path(shutil.which("ip") or "ip")
     binary = str(built_binaries["default"])
     # Empty values select the defaults (the config ignores empty variables).
-    defaults = {"DATABASE_URL": f"file:{tmp_path / 'x.db'}", "HTTP_ADDR": "", "DEBUG_ADDR": ""}
+    defaults = {
+        "DATABASE_URL": f"file:{tmp_path / 'x.db'}",
+        "HTTP_ADDR": "",
+        "DEBUG_ADDR": "",
+        "METRICS_ADDR": "",
+    }
     svc = start(ip, defaults, cwd=tmp_path, args=["netns", "exec", netns, binary])
     opted_in = None
     try:
@@ -1151,6 +1162,9 @@ def test_pprof_and_expvar_are_unreachable_from_the_network_unless_opted_in(
         )
         targets: list[tuple[str, str, Any]] = [("public /livez", "http", f"http://{a}:8080/livez")]
         targets += [(f"public {p}", "http", f"http://{a}:8080{p}") for p in debug_paths]
+        targets += [("public /metrics", "http", f"http://{a}:8080/metrics")]
+        targets += [("metrics /metrics", "http", f"http://{a}:9090/metrics")]
+        targets += [(f"metrics {p}", "http", f"http://{a}:9090{p}") for p in debug_paths]
         targets += [
             (f"debug port on {a}", "tcp", [a, 6060]),
             (f"debug port on {b}", "tcp", [b, 6060]),
@@ -1212,6 +1226,9 @@ def test_pprof_and_expvar_are_unreachable_from_the_network_unless_opted_in(
     assert default_probe["public /livez"] == 200
     for p in debug_paths:
         assert default_probe[f"public {p}"] == 404, (p, default_probe)
+        assert default_probe[f"metrics {p}"] == 404, (p, default_probe)
+    assert default_probe["public /metrics"] == 404
+    assert default_probe["metrics /metrics"] == 200
     assert default_probe[f"debug port on {a}"] == "refused"
     assert default_probe[f"debug port on {b}"] == "refused"
     assert default_probe["debug port on ::1"] != "open"

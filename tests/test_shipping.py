@@ -22,6 +22,7 @@ from conftest import PROFILES, REPO_ROOT, Rendered, need, run
 # The oldest Kubernetes minor still in wide use, and the newest the validator knows.
 K8S_VERSIONS = ("1.30.0", "latest")
 PUBLIC_PORT = 8080
+METRICS_PORT = 9090
 DEBUG_PORT = 6060
 # The service's own defaults (internal/config) when the manifest does not set them.
 DEFAULT_DRAIN_DELAY = 5.0
@@ -228,14 +229,19 @@ def test_manifests_keep_their_promises(name: str, rendered_profiles: dict[str, R
     resolve = COMMIT_RESOLVE_SECONDS if project.database != "none" else 0.0
     assert pod["terminationGracePeriodSeconds"] > drain + timeout + resolve
 
-    # Only the public port, in the pod and in the Service; the debug listener stays private.
+    # The public port in the pod and the Service; the metrics port in the pod only (Prometheus
+    # scrapes pods); the debug listener stays private.
     ports = container["ports"]
-    assert [(p["name"], p["containerPort"]) for p in ports] == [("http", PUBLIC_PORT)]
+    assert [(p["name"], p["containerPort"]) for p in ports] == [
+        ("http", PUBLIC_PORT),
+        ("metrics", METRICS_PORT),
+    ]
     assert "DEBUG_ADDR" not in env or env["DEBUG_ADDR"].startswith("127.0.0.1:")
     assert service["spec"].get("type", "ClusterIP") == "ClusterIP"
     for port in service["spec"]["ports"]:
         assert port["targetPort"] in ("http", PUBLIC_PORT), port
         assert DEBUG_PORT not in (port["port"], port["targetPort"]), port
+        assert METRICS_PORT not in (port["port"], port["targetPort"]), port
     assert service["spec"]["selector"].items() <= labels.items()
 
     # What differs by database.

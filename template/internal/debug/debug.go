@@ -1,4 +1,5 @@
-// Package debug serves the private diagnostics listener: pprof profiles and expvar variables.
+// Package debug serves the private diagnostics listener: pprof profiles, expvar variables and
+// flight-recorder snapshots.
 // It builds its own ServeMux and registers every handler explicitly, so nothing reaches the
 // public listener (and nothing depends on http.DefaultServeMux).
 package debug
@@ -6,10 +7,11 @@ package debug
 import (
 	"encoding/json"
 	"expvar"
+	"math"
 	"net/http"
 	"net/http/pprof"
 	"net/url"
-	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"time"
@@ -20,11 +22,13 @@ import (
 // this cap one request could hold the process's only CPU-profiling slot for hours.
 const MaxProfileDuration = 120 * time.Second
 
-// NewHandler returns the private mux: /debug/pprof/* and /debug/vars. vars holds the service's
-// own variables (GOMAXPROCS, GOMEMLIMIT, pool and writer statistics); it is served beside the
-// standard "cmdline" and "memstats" entries, so tools that read expvar's format work unchanged.
-// args is the command line; both endpoints that show it show it redacted (RedactArgs).
-func NewHandler(vars *expvar.Map, args []string) http.Handler {
+// NewHandler returns the private mux: /debug/pprof/*, /debug/vars and /debug/flightrecorder.
+// vars holds the service's own variables (GOMAXPROCS, GOMEMLIMIT, pool and writer
+// statistics); it is served beside expvar's standard "cmdline" entry and "runtime_metrics",
+// the runtime's own metrics. args is the command line; both endpoints that show it show it
+// redacted (RedactArgs). flight streams a flight-recorder snapshot; nil answers 404 (the
+// recorder is off).
+func NewHandler(vars *expvar.Map, args []string, flight http.Handler) http.Handler {
 	args = RedactArgs(args)
 	mux := http.NewServeMux()
 	mux.Handle("GET /debug/pprof/", limitSeconds(http.HandlerFunc(pprof.Index)))
@@ -34,6 +38,12 @@ func NewHandler(vars *expvar.Map, args []string) http.Handler {
 	mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
 	mux.Handle("GET /debug/pprof/trace", limitSeconds(http.HandlerFunc(pprof.Trace)))
 	mux.Handle("GET /debug/vars", varsHandler(vars, args))
+	if flight == nil {
+		flight = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "the flight recorder is off (FLIGHT_RECORDER=off, or a Go 1.24 build)", http.StatusNotFound)
+		})
+	}
+	mux.Handle("GET /debug/flightrecorder", flight)
 	return mux
 }
 
@@ -148,16 +158,15 @@ func limitSeconds(next http.Handler) http.Handler {
 }
 
 // varsHandler writes the expvar JSON document for vars, with args as "cmdline". It does not
-// use expvar.Handler, which serves the process-wide registry and the raw os.Args; the service
-// keeps its variables in a map it owns.
+// use expvar.Handler, which serves the process-wide registry, the raw os.Args and
+// runtime.ReadMemStats, which stops the world; the service keeps its variables in a map it owns
+// and reads the runtime through runtime/metrics.
 func varsHandler(vars *expvar.Map, args []string) http.Handler {
 	cmdline, _ := json.Marshal(args) // []string always marshals
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		doc := map[string]json.RawMessage{"cmdline": cmdline}
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		if b, err := json.Marshal(&ms); err == nil {
-			doc["memstats"] = b
+		if b, err := json.Marshal(RuntimeMetrics()); err == nil {
+			doc["runtime_metrics"] = b
 		}
 		vars.Do(func(kv expvar.KeyValue) {
 			doc[kv.Key] = json.RawMessage(kv.Value.String())
@@ -167,4 +176,94 @@ func varsHandler(vars *expvar.Map, args []string) http.Handler {
 		enc.SetIndent("", " ")
 		_ = enc.Encode(doc) // the client went away; nothing else to do
 	})
+}
+
+// RuntimeMetrics reads every metric runtime/metrics supports, without stopping the world, keyed
+// by its name in snake_case ("/gc/heap/goal:bytes" becomes "gc_heap_goal_bytes"). Counters and
+// gauges are numbers; histograms (scheduling latency, GC pauses) are summarised as their
+// count and 50th, 90th and 99th percentile upper bounds.
+func RuntimeMetrics() map[string]any {
+	descs := metrics.All()
+	samples := make([]metrics.Sample, len(descs))
+	for i := range descs {
+		samples[i].Name = descs[i].Name
+	}
+	metrics.Read(samples)
+	out := make(map[string]any, len(samples))
+	for _, s := range samples {
+		name := snakeCase(s.Name)
+		switch s.Value.Kind() {
+		case metrics.KindUint64:
+			out[name] = s.Value.Uint64()
+		case metrics.KindFloat64:
+			if v := s.Value.Float64(); !math.IsInf(v, 0) && !math.IsNaN(v) { // JSON has neither
+				out[name] = v
+			}
+		case metrics.KindFloat64Histogram:
+			out[name] = summarize(s.Value.Float64Histogram())
+		case metrics.KindBad:
+			// Not supported by this runtime; leave it out.
+		}
+	}
+	return out
+}
+
+// snakeCase maps a runtime/metrics name to a snake_case key.
+func snakeCase(name string) string {
+	var b strings.Builder
+	b.Grow(len(name))
+	underscore := false
+	for _, r := range strings.TrimPrefix(name, "/") {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+			underscore = false
+		case r >= 'A' && r <= 'Z':
+			b.WriteRune(r - 'A' + 'a')
+			underscore = false
+		case !underscore:
+			b.WriteByte('_')
+			underscore = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "_")
+}
+
+// histogramSummary is a runtime/metrics histogram in a few numbers: how many values, and the
+// upper bound of the bucket each percentile falls in (seconds for the time histograms).
+type histogramSummary struct {
+	Count uint64  `json:"count"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+}
+
+func summarize(h *metrics.Float64Histogram) histogramSummary {
+	var total uint64
+	for _, c := range h.Counts {
+		total += c
+	}
+	s := histogramSummary{Count: total}
+	if total == 0 {
+		return s
+	}
+	quantile := func(q float64) float64 {
+		want := uint64(q * float64(total))
+		var seen uint64
+		for i, c := range h.Counts {
+			seen += c
+			if seen > want {
+				if upper := h.Buckets[i+1]; !math.IsInf(upper, 0) {
+					return upper
+				}
+				if lower := h.Buckets[i]; !math.IsInf(lower, 0) {
+					return lower // the last bucket is unbounded: report its lower bound
+				}
+				return 0
+			}
+		}
+		return 0 // not reached: the counts add up to total
+	}
+	s.P50, s.P90, s.P99 = quantile(0.5), quantile(0.9), quantile(0.99)
+	return s
 }

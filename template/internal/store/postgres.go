@@ -102,6 +102,7 @@ func openDriver(ctx context.Context, databaseURL string, logger *slog.Logger) (_
 		// could not connect again once the server is back.
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
+	cfg.ConnConfig.Tracer = queryTracer(ctx) // postgres_tracer*.go
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create postgres pool: %w", err)
