@@ -24,9 +24,9 @@ type observedDriver struct {
 	o BatchObserver
 }
 
-func (d observedDriver) insertBatch(ctx context.Context, rows *rowBuffer) error {
+func (d observedDriver) insertBatch(ctx context.Context, rows *rowBuffer, resolveCtx context.Context) error { //nolint:revive // the driver's signature
 	start := time.Now()
-	err := d.driver.insertBatch(ctx, rows)
+	err := d.driver.insertBatch(ctx, rows, resolveCtx)
 	d.o.ObserveBatch(rows.len(), time.Since(start), err)
 	return err
 }
