@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,7 @@ def _run(
     *,
     extra_env: dict[str, str] | None = None,
     timeout: float | None = None,
+    stdin: str | None = None,
 ) -> str:
     """Run one command of a step in the project; raise StepError with its output tail."""
     env = {**os.environ, **(extra_env or {})}
@@ -56,6 +58,7 @@ def _run(
             command,
             cwd=project,
             env=env,
+            input=stdin,
             capture_output=True,
             text=True,
             check=False,
@@ -103,13 +106,20 @@ def _git_config_value(project: Path, key: str) -> str:
     return completed.stdout.strip()
 
 
-def git_init_and_commit(project: Path, *, message: str = FIRST_COMMIT_MESSAGE) -> StepOutcome:
-    """Create the project's git repository and commit every generated file.
+def git_init_and_commit(
+    project: Path,
+    *,
+    message: str = FIRST_COMMIT_MESSAGE,
+    paths: Sequence[str] | None = None,
+) -> StepOutcome:
+    """Create the project's git repository and commit the generated files.
 
-    Skipped when git is missing or the project already lies inside a git work tree (a
-    monorepo: no nested repository is created). The user's git identity is used when one is
-    configured; otherwise a goperf-scaffold identity is set for this one commit only (through
-    the environment, never written to any git config).
+    `paths` (relative to the project) are the generated files when the folder held files of
+    its own before (`new --force`): only those are committed, the others stay untracked and
+    are named in the note. Skipped when git is missing or the project already lies inside a
+    git work tree (a monorepo: no nested repository is created). The user's git identity is
+    used when one is configured; otherwise a goperf-scaffold identity is set for this one
+    commit only (through the environment, never written to any git config).
     """
     step = "git init + first commit"
     if shutil.which("git") is None:
@@ -121,7 +131,11 @@ def git_init_and_commit(project: Path, *, message: str = FIRST_COMMIT_MESSAGE) -
         )
     branch = _git_config_value(project, "init.defaultBranch") or "main"
     _run(step, ["git", "init", "--quiet", f"--initial-branch={branch}"], project)
-    _run(step, ["git", "add", "--all"], project)
+    if paths is None:
+        _run(step, ["git", "add", "--all"], project)
+    else:
+        listed = "\n".join(paths) + "\n"
+        _run(step, ["git", "add", "--pathspec-from-file=-"], project, stdin=listed)
     has_identity = bool(
         _git_config_value(project, "user.name") and _git_config_value(project, "user.email")
     )
@@ -131,8 +145,18 @@ def git_init_and_commit(project: Path, *, message: str = FIRST_COMMIT_MESSAGE) -
         project,
         extra_env=None if has_identity else _FALLBACK_IDENTITY,
     )
-    note = "" if has_identity else "committed as goperf-scaffold (no git identity configured)"
-    return StepOutcome("done", note)
+    notes = [] if has_identity else ["committed as goperf-scaffold (no git identity configured)"]
+    if paths is not None:
+        untracked = _run(
+            step, ["git", "ls-files", "--others", "--exclude-standard"], project
+        ).split()
+        if untracked:
+            notes.append(
+                f"{len(untracked)} file(s) that were there before left out of the commit: "
+                + ", ".join(untracked[:10])
+                + (" …" if len(untracked) > 10 else "")
+            )
+    return StepOutcome("done", "; ".join(notes))
 
 
 def go_mod_tidy(project: Path) -> StepOutcome:

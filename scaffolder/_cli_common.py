@@ -6,24 +6,21 @@ import argparse
 import json
 import sys
 import textwrap
-from collections.abc import Callable
 from typing import NoReturn
 
-from .errors import UsageError
+from ._cli_help import verb_help
+from .errors import EXIT_CODE_MEANINGS, UsageError
 
 PROG = "goperf-scaffold"
 
-EXIT_CODES_HELP = """\
-exit codes:
-  0   success (check: up to date)        6   a post-generation/update step failed (project kept)
-  1   internal error; diff: files differ 7   not updatable: no answers file, not git, dirty
-  2   usage error, malformed --data      8   downgrade refused
-  3   answer refused by copier.yml       9   update done but conflicts remain
-  4   destination exists/unwritable      10  check: an update is available
-  5   template source/revision problem   11  organisation config problem
-  12  fleet: some repositories not updated or not read
-  130 interrupted
-"""
+
+def exit_codes_help() -> str:
+    """The exit-code table of `--help`, from EXIT_CODE_MEANINGS."""
+    rows = [f"  {int(code):<4}{meaning}" for code, meaning in EXIT_CODE_MEANINGS.items()]
+    return "exit codes:\n" + "\n".join(rows) + "\n"
+
+
+EXIT_CODES_HELP = exit_codes_help()
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -31,17 +28,6 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see `{self.prog} --help`)")
-
-
-def summary(function: Callable[..., object]) -> str:
-    """The first paragraph of an API function's docstring, as CLI help text."""
-    doc = textwrap.dedent(function.__doc__ or "").strip()
-    return doc.split("\n\n", 1)[0].replace("\n", " ")
-
-
-def details(function: Callable[..., object]) -> str:
-    doc = (function.__doc__ or "").strip()
-    return textwrap.dedent(doc.split("\n\n", 1)[1]) if "\n\n" in doc else ""
 
 
 def print_error(message: str) -> None:
@@ -66,13 +52,26 @@ def add_data_option(parser: argparse.ArgumentParser) -> None:
 def verb_parser(
     commands: argparse._SubParsersAction[OneLineErrorParser],
     name: str,
-    function: Callable[..., object],
+    *,
+    epilog: str = "",
 ) -> argparse.ArgumentParser:
+    """A verb's parser, with its help from _cli_help.VERBS (name: "new", "fleet status", …)."""
+    words = verb_help(name)
     parser: argparse.ArgumentParser = commands.add_parser(
-        name,
-        help=summary(function),
-        description=summary(function) + "\n\n" + details(function),
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        name.rsplit(maxsplit=1)[-1],
+        help=words.summary,
+        description=words.description,
+        epilog=epilog + EXIT_CODES_HELP,
+        formatter_class=_WrappedDescription,
     )
     return parser
+
+
+class _WrappedDescription(argparse.RawDescriptionHelpFormatter):
+    """Wraps the description to the terminal, keeps the epilog's tables as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith(("exit codes:", "answer keys")):
+            return super()._fill_text(text, width, indent)
+        return textwrap.fill(" ".join(text.split()), width, initial_indent=indent,
+                             subsequent_indent=indent)  # fmt: skip

@@ -27,7 +27,7 @@ def _run_diff(args: argparse.Namespace) -> int:
 
 
 def add_diff_parser(commands: argparse._SubParsersAction[OneLineErrorParser]) -> None:
-    diff = verb_parser(commands, "diff", diff_service)
+    diff = verb_parser(commands, "diff")
     diff.add_argument("path", metavar="PATH", nargs="?", default=".", help="project (default: .)")
     output = diff.add_mutually_exclusive_group()
     output.add_argument("--stat", action="store_true", help="per file: status and lines changed")

@@ -15,7 +15,7 @@ from .errors import ExitCode, FleetIncompleteError
 
 
 def _run_fleet_status(args: argparse.Namespace) -> int:
-    rows = fleet_status(args.paths)
+    rows = fleet_status(args.paths, drift=not args.no_drift)
     if args.json:
         write_json({"repositories": [row.as_dict() for row in rows]})
     else:
@@ -75,19 +75,22 @@ def _run_adopt(args: argparse.Namespace) -> int:
 
 
 def add_fleet_parser(commands: argparse._SubParsersAction[OneLineErrorParser]) -> None:
-    fleet = commands.add_parser(
-        "fleet", help="status and upgrades of many generated repositories at once"
-    )
+    fleet = verb_parser(commands, "fleet")
     actions = fleet.add_subparsers(
         dest="fleet_command", metavar="ACTION", parser_class=OneLineErrorParser
     )
     actions.required = True
     paths_help = "a generated repository, or a folder whose sub-folders are searched"
-    status = verb_parser(actions, "status", fleet_status)
+    status = verb_parser(actions, "fleet status")
     status.add_argument("paths", metavar="PATH", nargs="+", help=paths_help)
     status.add_argument("--json", action="store_true", help="print the report as JSON")
+    status.add_argument(
+        "--no-drift",
+        action="store_true",
+        help="leave out DRIFTED (no template render per repository: faster)",
+    )
     status.set_defaults(handler=_run_fleet_status)
-    update = verb_parser(actions, "update", fleet_update)
+    update = verb_parser(actions, "fleet update")
     update.add_argument("paths", metavar="PATH", nargs="+", help=paths_help)
     update.add_argument("--to", metavar="VERSION", help="template version (default: newest)")
     update.add_argument("--jobs", type=int, default=1, metavar="N", help="repositories at once")
@@ -99,10 +102,15 @@ def add_fleet_parser(commands: argparse._SubParsersAction[OneLineErrorParser]) -
 
 
 def add_adopt_parser(commands: argparse._SubParsersAction[OneLineErrorParser]) -> None:
-    adopt = verb_parser(commands, "adopt", adopt_service)
+    adopt = verb_parser(commands, "adopt")
     adopt.add_argument("path", metavar="PATH", help="the Go repository to adopt")
     add_data_option(adopt)
     adopt.add_argument("--template", metavar="SRC", help="template git URL (default: org's)")
     adopt.add_argument("--vcs-ref", metavar="REF", help="template version (default: newest)")
-    adopt.add_argument("--conflict", choices=("inline", "rej"), default="inline")
+    adopt.add_argument(
+        "--conflict",
+        choices=("inline", "rej"),
+        default="inline",
+        help="how files that differ are left for review: inline markers (default) or .rej files",
+    )
     adopt.set_defaults(handler=_run_adopt)

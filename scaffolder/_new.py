@@ -6,9 +6,9 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import copier
@@ -16,8 +16,10 @@ import yaml
 
 from hooks import StepOutcome, git_init_and_commit, go_mod_tidy, verify_build
 
+from ._copier_adapter import message_after_copy, question_names
 from ._copier_errors import copier_errors_translated
 from ._copier_session import copier_reading_cache
+from ._names import derive_project_name
 from ._org_config import org_defaults_for_new
 from ._progress import Progress, StreamProgress
 from ._project import ANSWERS_FILE
@@ -26,7 +28,7 @@ from ._steps import PlannedStep, StepReport, run_steps
 from .errors import DestinationError, InterruptedByUserError, TemplateSourceError, UsageError
 
 if TYPE_CHECKING:
-    from copier._main import Worker
+    from ._copier_adapter import Worker
 
 
 @dataclass(frozen=True)
@@ -73,36 +75,55 @@ def _skipped_by_flag(flag: str) -> StepOutcome:
     return StepOutcome("skipped", f"{flag} given")
 
 
-def _post_generation_steps(*, tidy: bool, git_init: bool, verify: bool) -> list[PlannedStep]:
+def _post_generation_steps(
+    *, tidy: bool, git_init: bool, verify: bool, generated: Sequence[str] | None
+) -> list[PlannedStep]:
+    def commit(project: Path) -> StepOutcome:
+        return git_init_and_commit(project, paths=generated)
+
     return [
         _step("go mod tidy", go_mod_tidy, tidy, "--no-tidy"),
-        _step("git init + first commit", git_init_and_commit, git_init, "--no-git"),
+        _step("git init + first commit", commit, git_init, "--no-git"),
         _step("go build ./... + go vet ./...", verify_build, verify, "--no-verify"),
     ]
 
 
+def _files_under(root: Path) -> list[str]:
+    """Every file (and symlink) under root, relative and sorted."""
+    return sorted(
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*")
+        if path.is_file() or path.is_symlink()
+    )
+
+
+def _refuse_unconfirmed_overwrites(
+    generated: Sequence[str],
+    destination: Path,
+    confirm: Callable[[Sequence[str]], bool] | None,
+) -> list[str]:
+    """The existing files `generated` would replace; refused unless `confirm` says yes."""
+    clobbered = [
+        name
+        for name in generated
+        if (destination / name).exists() or (destination / name).is_symlink()
+    ]
+    if clobbered and (confirm is None or not confirm(clobbered)):
+        shown = ", ".join(clobbered[:10]) + (" …" if len(clobbered) > 10 else "")
+        raise DestinationError(
+            f"refusing to overwrite {len(clobbered)} existing file(s) in '{destination}': "
+            f"{shown} (pass --yes with --force to overwrite them)"
+        )
+    return clobbered
+
+
 def _closing_message(worker: Worker, dest: Path) -> str:
-    """Copier's `_message_after_copy`, rendered with the final destination (not the staging)."""
+    """Copier's `_message_after_copy` for the final destination, or a plain fallback."""
     fallback = (
         f"Your service is ready in {dest}.\n\nNext steps:\n"
-        f"  cd {dest}\n  make race\n  make run\n  make profile pgo"
+        f"  cd {dest}\n  make race\n  make run\n  make pgo"
     )
-    raw = worker.template.message_after_copy
-    if not raw:
-        return fallback
-    context = {
-        **worker.answers.combined,
-        "_copier_conf": {
-            "dst_path": PurePath(dest),
-            "src_path": worker.template.url,
-            "vcs_ref": worker.template.ref,
-            "answers_file": ANSWERS_FILE,
-        },
-    }
-    try:
-        return str(worker.jinja_env.from_string(raw).render(**context)).rstrip()
-    except Exception:  # a message that cannot render must not fail a finished project
-        return fallback
+    return message_after_copy(worker, dest, ANSWERS_FILE) or fallback
 
 
 def _move_into_place(rendered: Path, dest: Path, *, merge: bool) -> None:
@@ -154,6 +175,7 @@ def new_service(
     template: str | None = None,
     vcs_ref: str | None = None,
     force: bool = False,
+    confirm_overwrite: Callable[[Sequence[str]], bool] | None = None,
     git_init: bool = True,
     tidy: bool = True,
     verify: bool = True,
@@ -168,16 +190,28 @@ def new_service(
     (`config set template URL`), else this package's; the project records that source's
     shared URL (never a path on this machine, unless `template` is one) and its version.
     The project is rendered into a hidden sibling folder and moved into place only when
-    rendering succeeded, so a refused answer leaves nothing behind. Then: `go mod tidy`,
+    rendering succeeded, so a refused answer leaves nothing behind. With `force`, DEST may hold
+    files already: the generated files are added beside them, and any file they would replace
+    is refused unless `confirm_overwrite(files)` returns True; the first commit holds only the
+    generated files. Unless `data` names it, project_name is derived from DEST's folder name
+    (`_names.derive_project_name`), said in a note, and refused when that gives no valid name.
+    Then: `go mod tidy`,
     `git init` + first commit, `go build ./...` + `go vet ./...` (each can be turned off;
     each is skipped with a note when go/git is missing). A failing step raises
     StepFailedError and the project is kept.
     """
     progress = progress or StreamProgress()
+    if not str(dest).strip():
+        raise DestinationError("DEST is empty: name the folder to create")
     destination = Path(os.path.abspath(Path(dest).expanduser()))
     has_content = _check_destination(destination, force=force)
     org = org_defaults_for_new()
     answers: dict[str, Any] = {**org.data, **(data or {})}
+    user_defaults = dict(org.user_defaults)
+    if "project_name" not in answers:
+        derived = derive_project_name(destination.name)
+        user_defaults["project_name"] = derived
+        progress.note(f"project_name: {derived} (from the folder name '{destination.name}')")
     if not defaults and not (sys.stdin is not None and sys.stdin.isatty()):
         progress.note(
             "note: stdin is not a terminal, so every question not given with --data gets its "
@@ -197,15 +231,20 @@ def new_service(
     )
     try:
         rendered = staging / destination.name  # same basename: Copier derives defaults from it
-        worker = _render(source, rendered, answers, org.user_defaults, defaults=defaults, ref=ref)
-        questions = worker.template.questions_data
-        unknown = sorted(set(data or {}) - set(questions))
+        worker = _render(source, rendered, answers, user_defaults, defaults=defaults, ref=ref)
+        every, asked = question_names(worker)
+        unknown = sorted(set(data or {}) - every)
         if unknown:
             # Name the questions a user answers; hidden computed values (`when: false`) stay
             # accepted (org_module_prefix is one) but are not advertised.
-            asked = [name for name, spec in questions.items() if spec.get("when") is not False]
-            known = ", ".join(sorted(asked))
+            known = ", ".join(asked)
             raise UsageError(f"unknown --data key(s) {', '.join(unknown)}; questions: {known}")
+        generated = _files_under(rendered)
+        overwritten = (
+            _refuse_unconfirmed_overwrites(generated, destination, confirm_overwrite)
+            if has_content
+            else []
+        )
         _move_into_place(rendered, destination, merge=has_content)
     except KeyboardInterrupt:
         raise InterruptedByUserError("interrupted; nothing was written") from None
@@ -217,7 +256,11 @@ def new_service(
         f"Generated {destination} from template {recorded.get('_commit', '?')} "
         f"({recorded.get('_src_path', source.recorded)})"
     )
-    steps = _post_generation_steps(tidy=tidy, git_init=git_init, verify=verify)
+    if overwritten:
+        progress.note(f"overwrote {len(overwritten)} file(s): {', '.join(overwritten)}")
+    steps = _post_generation_steps(
+        tidy=tidy, git_init=git_init, verify=verify, generated=generated if has_content else None
+    )
     reports = run_steps(
         destination, steps, progress, failure_context=f"the project was kept at {destination}"
     )

@@ -13,13 +13,13 @@ from ._cli_common import (
     PROG,
     OneLineErrorParser,
     add_data_option,
-    details,
     print_error,
-    summary,
+    verb_parser,
     write_json,
 )
 from ._cli_drift import add_diff_parser, add_heal_option, run_heal
 from ._cli_fleet import add_adopt_parser, add_fleet_parser
+from ._cli_help import answer_keys_help
 from ._data_args import parse_data_items
 from ._new import new_service
 from ._org_config import (
@@ -31,12 +31,33 @@ from ._org_config import (
 )
 from ._package import installed_version
 from ._update import update_service
-from .errors import ExitCode, FleetIncompleteError, ScaffoldError
+from .errors import ExitCode, FleetIncompleteError, ScaffoldError, UsageError
 
 DEBUG_ENV = "GOPERF_SCAFFOLD_DEBUG"
 
 
+def _always_yes(_files: Sequence[str]) -> bool:
+    return True
+
+
+def _ask_to_overwrite(files: Sequence[str]) -> bool:
+    """On a terminal: list the files `new --force` would overwrite and ask."""
+    sys.stderr.write(f"These {len(files)} existing file(s) would be overwritten:\n")
+    for name in files:
+        sys.stderr.write(f"  {name}\n")
+    sys.stderr.write("Overwrite them? [y/N] ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in {"y", "yes"}
+
+
 def _run_new(args: argparse.Namespace) -> int:
+    if args.yes and not args.force:
+        raise UsageError("--yes only confirms --force: pass both to overwrite existing files")
+    confirm: Callable[[Sequence[str]], bool] | None = None
+    if args.yes:
+        confirm = _always_yes
+    elif sys.stdin is not None and sys.stdin.isatty():
+        confirm = _ask_to_overwrite
     result = new_service(
         args.dest,
         data=parse_data_items(args.data),
@@ -44,6 +65,7 @@ def _run_new(args: argparse.Namespace) -> int:
         template=args.template,
         vcs_ref=args.vcs_ref,
         force=args.force,
+        confirm_overwrite=confirm,
         git_init=not args.no_git,
         tidy=not args.no_tidy,
         verify=not args.no_verify,
@@ -123,6 +145,106 @@ def _run_config_show(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _add_new_parser(commands: argparse._SubParsersAction[OneLineErrorParser]) -> None:
+    new = verb_parser(commands, "new", epilog=answer_keys_help() + "\n")
+    new.add_argument(
+        "dest",
+        metavar="DEST",
+        help="the folder to create; its name gives project_name unless --data sets it",
+    )
+    new.add_argument(
+        "--defaults", action="store_true", help="answer every question not given with --data"
+    )
+    add_data_option(new)
+    new.add_argument(
+        "--template",
+        metavar="SRC",
+        help="the template's git URL (default: the organisation's, else this package's)",
+    )
+    new.add_argument(
+        "--vcs-ref", metavar="REF", help="template version (a tag) or revision; default: newest"
+    )
+    new.add_argument(
+        "--force",
+        action="store_true",
+        help="generate into a DEST that already has files; files the template would overwrite "
+        "are listed and need --yes (or a yes on a terminal)",
+    )
+    new.add_argument(
+        "--yes", "-y", action="store_true", help="with --force: overwrite without asking"
+    )
+    new.add_argument("--no-git", action="store_true", help="no git init and first commit")
+    new.add_argument("--no-tidy", action="store_true", help="no go mod tidy")
+    new.add_argument("--no-verify", action="store_true", help="no go build + go vet")
+    new.set_defaults(handler=_run_new)
+
+
+def _add_update_parser(commands: argparse._SubParsersAction[OneLineErrorParser]) -> None:
+    update = verb_parser(commands, "update")
+    update.add_argument(
+        "path", metavar="PATH", nargs="?", default=".", help="the project (default: .)"
+    )
+    update.add_argument(
+        "--conflict",
+        choices=("inline", "rej"),
+        default="inline",
+        help="how conflicts are left: inline <<<<<<< markers (default) or .rej files",
+    )
+    update.add_argument(
+        "--vcs-ref", metavar="REF", help="template version (a tag) to update to; default: newest"
+    )
+    update.add_argument(
+        "--defaults", action="store_true", help="new questions take their defaults, unasked"
+    )
+    add_data_option(update)
+    update.add_argument(
+        "--trust",
+        action="store_true",
+        help="run the template's migrations when the template is not goperf-scaffold's own",
+    )
+    update.add_argument("--no-tidy", action="store_true", help="no go mod tidy afterwards")
+    update.add_argument(
+        "--template",
+        metavar="SRC",
+        help="first re-point the recorded template source to this git URL, in its own commit",
+    )
+    add_heal_option(update)
+    update.set_defaults(handler=_run_update)
+
+
+def _add_check_parser(commands: argparse._SubParsersAction[OneLineErrorParser]) -> None:
+    check = verb_parser(commands, "check")
+    check.add_argument(
+        "path", metavar="PATH", nargs="?", default=".", help="the project (default: .)"
+    )
+    check.add_argument(
+        "--json", action="store_true", help="print one JSON document on stdout, errors included"
+    )
+    check.set_defaults(handler=_run_check)
+
+
+def _add_config_parser(commands: argparse._SubParsersAction[OneLineErrorParser]) -> None:
+    keys = "keys: " + "; ".join(f"{key} ({text})" for key, (_, text) in ORG_CONFIG_KEYS.items())
+    config = verb_parser(commands, "config")
+    actions = config.add_subparsers(
+        dest="config_command", metavar="ACTION", parser_class=OneLineErrorParser
+    )
+    actions.required = True
+    config_set = actions.add_parser("set", help="set KEY to VALUE", description=keys)
+    config_set.add_argument("key", metavar="KEY", help="one of the keys listed above")
+    config_set.add_argument("value", metavar="VALUE", help="its value (checked against copier.yml)")
+    config_set.set_defaults(handler=_run_config_set)
+    config_unset = actions.add_parser("unset", help="remove KEY", description=keys)
+    config_unset.add_argument("key", metavar="KEY", help="the key to remove")
+    config_unset.set_defaults(handler=_run_config_unset)
+    config_show = actions.add_parser(
+        "show",
+        help="print the file and where it is",
+        description="Print the organisation defaults file and where it is.",
+    )
+    config_show.set_defaults(handler=_run_config_show)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `goperf-scaffold` command."""
     parser = OneLineErrorParser(
@@ -136,90 +258,21 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command", metavar="COMMAND", parser_class=OneLineErrorParser
     )
     commands.required = True
-
-    new = commands.add_parser(
-        "new",
-        help=summary(new_service),
-        description=summary(new_service) + "\n\n" + details(new_service),
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    new.add_argument(
-        "dest", metavar="DEST", help="folder to create (its name is the default project_name)"
-    )
-    new.add_argument(
-        "--defaults", action="store_true", help="use defaults for unanswered questions"
-    )
-    add_data_option(new)
-    new.add_argument("--template", metavar="SRC", help="template git repository (path or URL)")
-    new.add_argument("--vcs-ref", metavar="REF", help="template version (git tag) or revision")
-    new.add_argument("--force", action="store_true", help="render into a non-empty DEST")
-    new.add_argument("--no-git", action="store_true", help="skip git init + first commit")
-    new.add_argument("--no-tidy", action="store_true", help="skip go mod tidy")
-    new.add_argument("--no-verify", action="store_true", help="skip go build + go vet")
-    new.set_defaults(handler=_run_new)
-
-    update = commands.add_parser(
-        "update",
-        help=summary(update_service),
-        description=summary(update_service) + "\n\n" + details(update_service),
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    update.add_argument("path", metavar="PATH", nargs="?", default=".", help="project (default: .)")
-    update.add_argument("--conflict", choices=("inline", "rej"), default="inline")
-    update.add_argument("--vcs-ref", metavar="REF", help="template version to update to")
-    update.add_argument("--defaults", action="store_true", help="new questions get defaults")
-    add_data_option(update)
-    update.add_argument(
-        "--trust", action="store_true", help="allow migrations of a template other than ours"
-    )
-    update.add_argument("--no-tidy", action="store_true", help="skip go mod tidy afterwards")
-    update.add_argument(
-        "--template",
-        metavar="SRC",
-        help="re-point the recorded template source to SRC (git URL) first, in its own commit",
-    )
-    add_heal_option(update)
-    update.set_defaults(handler=_run_update)
-
-    check = commands.add_parser(
-        "check",
-        help=summary(check_service),
-        description=summary(check_service) + "\n\n" + details(check_service),
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    check.add_argument("path", metavar="PATH", nargs="?", default=".", help="project (default: .)")
-    check.add_argument("--json", action="store_true", help="print the result as JSON")
-    check.set_defaults(handler=_run_check)
-
+    _add_new_parser(commands)
+    _add_update_parser(commands)
+    _add_check_parser(commands)
     add_diff_parser(commands)
     add_fleet_parser(commands)
     add_adopt_parser(commands)
-
-    keys_help = "keys: " + "; ".join(
-        f"{key} ({text})" for key, (_, text) in ORG_CONFIG_KEYS.items()
-    )
-    config = commands.add_parser(
-        "config",
-        help="show or edit the organisation defaults used by `new`",
-        description=f"Organisation defaults (file: GOPERF_SCAFFOLD_CONFIG overrides). {keys_help}",
-    )
-    config_commands = config.add_subparsers(
-        dest="config_command", metavar="ACTION", parser_class=OneLineErrorParser
-    )
-    config_commands.required = True
-    config_set = config_commands.add_parser("set", help="set KEY to VALUE", description=keys_help)
-    config_set.add_argument("key", metavar="KEY")
-    config_set.add_argument("value", metavar="VALUE")
-    config_set.set_defaults(handler=_run_config_set)
-    config_unset = config_commands.add_parser("unset", help="remove KEY")
-    config_unset.add_argument("key", metavar="KEY")
-    config_unset.set_defaults(handler=_run_config_unset)
-    config_show = config_commands.add_parser("show", help="print the file")
-    config_show.set_defaults(handler=_run_config_show)
+    _add_config_parser(commands)
     return parser
+
+
+def _exit_code(code: ExitCode, command: str | None) -> ExitCode:
+    """`code`, except that `diff` never fails with 1: there 1 means "files differ"."""
+    if command == "diff" and code == ExitCode.UNEXPECTED:
+        return ExitCode.DIFF_FAILED
+    return code
 
 
 def _fail(message: str, code: ExitCode, *, as_json: bool) -> int:
@@ -235,8 +288,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     # Known before parsing, so that even a usage error of `check --json` answers in JSON.
     as_json = "--json" in arguments and not {"-h", "--help"} & set(arguments)
+    command = None
     try:
         args = build_parser().parse_args(arguments)
+        command = args.command
         handler: Callable[[argparse.Namespace], int] = args.handler
         return int(handler(args))
     except FleetIncompleteError as error:  # the report is printed; the summary is the error
@@ -245,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScaffoldError as error:
         if os.environ.get(DEBUG_ENV):
             raise
-        return _fail(str(error), error.exit_code, as_json=as_json)
+        return _fail(str(error), _exit_code(error.exit_code, command), as_json=as_json)
     except KeyboardInterrupt:
         return _fail("interrupted", ExitCode.INTERRUPTED, as_json=as_json)
     except Exception as error:  # a bug: still no traceback for users unless debugging
@@ -254,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(f"{type(error).__name__}: {error}".split())
         return _fail(
             f"unexpected error ({message}); set {DEBUG_ENV}=1 for details and report it",
-            ExitCode.UNEXPECTED,
+            _exit_code(ExitCode.UNEXPECTED, command),
             as_json=as_json,
         )
 

@@ -2,24 +2,8 @@
 
 Every error a user can cause is a `ScaffoldError` whose message fits on one line. The CLI prints
 `goperf-scaffold: error: <message>` and exits with the error's `exit_code`; no traceback ever
-reaches a user. Exit codes are stable (scripts and CI depend on them):
-
-| code | meaning |
-| ---- | ------- |
-| 0    | success; `check`: the project is up to date |
-| 1    | unexpected internal error (a bug: please report it); `diff`: files differ (as diff(1)) |
-| 2    | usage error: bad command line, malformed `--data`, unknown `--data` key |
-| 3    | an answer was refused by the template (copier.yml validator or choices) |
-| 4    | destination problem: exists and is not empty, unwritable, parent missing |
-| 5    | template source problem: unknown source, unknown `--vcs-ref`, broken template |
-| 6    | a post-generation/post-update step failed (the project is kept) |
-| 7    | project cannot be updated: not a directory, not git, dirty, no answers file |
-| 8    | downgrade refused (requested template version is older than the project's) |
-| 9    | update finished but conflicts remain (inline markers or .rej files) |
-| 10   | `check`: an update is available (the project is behind the template) |
-| 11   | organisation config problem: unknown key, bad value, unreadable file |
-| 12   | fleet: a repository was not updated (conflicts, failed build/test, skipped) or not read |
-| 130  | interrupted (Ctrl-C) |
+reaches a user. Exit codes are stable (scripts and CI depend on them); `EXIT_CODE_MEANINGS`
+says what each means, and `--help` and the README's table are generated from it.
 """
 
 from __future__ import annotations
@@ -27,6 +11,7 @@ from __future__ import annotations
 from enum import IntEnum
 
 __all__ = [
+    "EXIT_CODE_MEANINGS",
     "DestinationError",
     "DowngradeError",
     "ExitCode",
@@ -44,7 +29,7 @@ __all__ = [
 
 
 class ExitCode(IntEnum):
-    """Process exit codes of the `goperf-scaffold` command (see the module docstring)."""
+    """Process exit codes of the `goperf-scaffold` command (meanings: EXIT_CODE_MEANINGS)."""
 
     OK = 0
     UNEXPECTED = 1
@@ -60,7 +45,29 @@ class ExitCode(IntEnum):
     UPDATE_AVAILABLE = 10
     ORG_CONFIG = 11
     FLEET_INCOMPLETE = 12
+    DIFF_FAILED = 13  # what `diff` exits with instead of 1, which there means "files differ"
     INTERRUPTED = 130
+
+
+# What each exit code means, in the words `--help` and the README use.
+EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "success; `check`: up to date",
+    ExitCode.UNEXPECTED: "unexpected internal error (a bug: please report it); "
+    "`diff`: files differ (as diff(1))",
+    ExitCode.USAGE: "usage error: bad command line, malformed or unknown `--data`",
+    ExitCode.INVALID_ANSWER: "an answer was refused by the template (copier.yml)",
+    ExitCode.DESTINATION: "destination problem: not empty, would overwrite files, unwritable",
+    ExitCode.TEMPLATE_SOURCE: "template source problem: unknown source or revision, broken",
+    ExitCode.STEP_FAILED: "a post-generation/update step failed (the project is kept)",
+    ExitCode.NOT_UPDATABLE: "not updatable: no answers file, not in git, uncommitted changes",
+    ExitCode.DOWNGRADE: "downgrade refused",
+    ExitCode.CONFLICTS: "update or adopt done, but conflicts remain to resolve",
+    ExitCode.UPDATE_AVAILABLE: "`check`, `fleet status`: an update is available",
+    ExitCode.ORG_CONFIG: "organisation config problem: unknown key, bad value, unreadable",
+    ExitCode.FLEET_INCOMPLETE: "`fleet`: some repositories were not updated or not read",
+    ExitCode.DIFF_FAILED: "`diff`: an unexpected internal error (1 means files differ there)",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+}
 
 
 class ScaffoldError(Exception):

@@ -59,6 +59,8 @@ VARIANTS = (
 )
 # Answers that only decide files outside the checked packages; fixed for every variant.
 _COMMON_ANSWERS: dict[str, object] = {
+    "go_version": "1.26",
+    "tracing": "none",
     "examples": True,
     "ci": "github",
     "docker": True,

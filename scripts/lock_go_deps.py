@@ -1,12 +1,12 @@
 """Resolve the generated projects' Go dependencies and write them to includes/gomod/.
 
 The template renders go.mod and go.sum from these files, one pair per dependency profile
-(`go_deps_key` in copier.yml: Go version x database x GOMAXPROCS strategy), so that every
+(`go_deps_key` in copier.yml: Go version x database x GOMAXPROCS strategy x tracing), so that every
 generated project builds offline-complete without `go mod tidy`. Run after changing imports in
 template/ or to take newer dependency versions:
 
     python scripts/lock_go_deps.py            # all profiles
-    python scripts/lock_go_deps.py go1.26-sqlite-runtime
+    python scripts/lock_go_deps.py go1.26-sqlite-runtime go1.26-sqlite-runtime-otel
 
 For each profile it renders the template, lets `go mod tidy` pick the newest versions of the
 service's dependencies, adds the pinned developer tools (`tool` lines in go.mod, run with
@@ -32,6 +32,8 @@ OUT = ROOT / "includes" / "gomod"
 GO_VERSIONS = ("1.24", "1.25", "1.26")
 DATABASES = ("sqlite", "postgres", "none")
 MAXPROCS = ("runtime", "automaxprocs")
+# tracing=none adds no suffix to the key (and no OpenTelemetry module); otel adds "-otel".
+TRACING = ("none", "otel")
 
 # Developer tools every generated project runs with `go tool` (make bench-compare, make vuln,
 # CI): package path -> {profile Go version: version}. Each pin is the newest release whose
@@ -50,17 +52,17 @@ TOOLS: dict[str, dict[str, str]] = {
 }
 
 
-def profiles() -> list[tuple[str, str, str]]:
-    """Every (go_version, database, gomaxprocs) combination the questions allow."""
+def profiles() -> list[tuple[str, str, str, str]]:
+    """Every (go_version, database, gomaxprocs, tracing) combination the questions allow."""
     return [
-        (go, db, mp)
-        for go, db, mp in itertools.product(GO_VERSIONS, DATABASES, MAXPROCS)
+        (go, db, mp, tr)
+        for go, db, mp, tr in itertools.product(GO_VERSIONS, DATABASES, MAXPROCS, TRACING)
         if not (go == "1.24" and mp == "runtime")
     ]
 
 
-def key(go: str, db: str, mp: str) -> str:
-    return f"go{go}-{db}-{mp}"
+def key(go: str, db: str, mp: str, tracing: str = "none") -> str:
+    return f"go{go}-{db}-{mp}" + ("-otel" if tracing == "otel" else "")
 
 
 def go(*args: str, cwd: Path) -> None:
@@ -79,14 +81,16 @@ def template_copy(work: Path) -> Path:
     return src
 
 
-def lock(go_version: str, database: str, gomaxprocs: str, work: Path) -> None:
-    dst = work / key(go_version, database, gomaxprocs)
+def lock(go_version: str, database: str, gomaxprocs: str, tracing: str, work: Path) -> None:
+    name = key(go_version, database, gomaxprocs, tracing)
+    dst = work / name
     data = {
         "project_name": "lock",
         "module_path": "example.com/lock",
         "go_version": go_version,
         "database": database,
         "examples": True,
+        "tracing": tracing,
     }
     if go_version != "1.24":
         data["gomaxprocs"] = gomaxprocs
@@ -103,9 +107,11 @@ def lock(go_version: str, database: str, gomaxprocs: str, work: Path) -> None:
     mod = (dst / "go.mod").read_text().split("\n", 1)[1].lstrip("\n")
     check_tools(mod, go_version)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{key(go_version, database, gomaxprocs)}.mod").write_text(mod)
-    shutil.copy(dst / "go.sum", OUT / f"{key(go_version, database, gomaxprocs)}.sum")
-    print(f"locked {key(go_version, database, gomaxprocs)}", flush=True)
+    if tracing != "otel" and "go.opentelemetry.io/" in mod:
+        raise SystemExit(f"{name}: tracing=none must not require OpenTelemetry modules")
+    (OUT / f"{name}.mod").write_text(mod)
+    shutil.copy(dst / "go.sum", OUT / f"{name}.sum")
+    print(f"locked {name}", flush=True)
 
 
 def check_tools(mod: str, go_version: str) -> None:
@@ -121,10 +127,10 @@ def check_tools(mod: str, go_version: str) -> None:
 def main(argv: list[str]) -> int:
     wanted = set(argv)
     with tempfile.TemporaryDirectory(prefix="goperf-lock-") as tmp:
-        for go_version, database, gomaxprocs in profiles():
-            if wanted and key(go_version, database, gomaxprocs) not in wanted:
+        for go_version, database, gomaxprocs, tracing in profiles():
+            if wanted and key(go_version, database, gomaxprocs, tracing) not in wanted:
                 continue
-            lock(go_version, database, gomaxprocs, Path(tmp))
+            lock(go_version, database, gomaxprocs, tracing, Path(tmp))
     return 0
 
 

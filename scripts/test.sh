@@ -2,8 +2,8 @@
 # Install everything the test suite needs, from nothing, and run it.
 #   bash scripts/test.sh [pytest args...]
 # Installs: the package with its test extras (in .venv), golangci-lint (Go module proxy),
-# PostgreSQL and wrk (Debian packages, when missing and running as root); starts a throwaway
-# PostgreSQL server on 127.0.0.1 for the tests.
+# PostgreSQL, wrk and Prometheus (Debian packages, when missing and running as root); starts a
+# throwaway PostgreSQL server on 127.0.0.1 for the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +37,25 @@ if ! command -v wrk >/dev/null 2>&1; then
     apt-get install -y -qq wrk >/dev/null
   else
     echo "scripts/test.sh: wrk not found; the benchmark report uses the project's loadgen instead" >&2
+  fi
+fi
+
+# Prometheus (and its promtool) for the observability tests, which run their own server on a
+# free loopback port with their own config and data directory. The package's own service must
+# not stay on :9090, where it would scrape nothing of ours and hold the port.
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+  if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "--- installing Prometheus (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
+      systemctl disable --now prometheus >/dev/null 2>&1 || true
+    fi
+    service prometheus stop >/dev/null 2>&1 || true
+  else
+    echo "scripts/test.sh: prometheus and promtool not found; install the prometheus package" >&2
+    exit 1
   fi
 fi
 

@@ -52,6 +52,7 @@ class Service:
     logs: list[dict[str, Any]] = field(default_factory=list)
     public: str = ""
     debug: str = ""
+    metrics: str = ""
     _events: queue.Queue[dict[str, Any]] = field(default_factory=queue.Queue)
 
     def wait_for_log(self, msg: str, timeout: float = 60) -> dict[str, Any]:
@@ -97,6 +98,9 @@ def start(
         "PATH": os.environ.get("PATH", ""),
         "HTTP_ADDR": "127.0.0.1:0",
         "DEBUG_ADDR": "127.0.0.1:0",
+        # Never the default :9090 on every interface: tests run side by side.
+        "METRICS_ADDR": "127.0.0.1:0",
+        "FLIGHT_RECORDER_DIR": str(cwd / "flightrecorder"),
         "SHUTDOWN_DRAIN_DELAY": "0s",
         **env,
     }
@@ -124,6 +128,8 @@ def start(
 
     threading.Thread(target=pump, daemon=True).start()
     svc.public = "http://" + svc.wait_for_log("public listener started")["addr"]
+    if full_env["METRICS_ADDR"] != "off":
+        svc.metrics = "http://" + svc.wait_for_log("metrics listener started")["addr"]
     if env.get("DEBUG_ADDR", "127.0.0.1:0") != "off":
         svc.debug = "http://" + svc.wait_for_log("debug listener started")["addr"]
     return svc

@@ -18,7 +18,9 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 # Every answer profile the suite renders, builds and tests. Keys are stable test ids.
 PROFILES: dict[str, dict[str, Any]] = {
     "default": {},
-    "postgres": {"database": "postgres"},
+    # PostgreSQL with OpenTelemetry tracing: the pgx spans need the database, and a sixth full
+    # build would cost more CI time than it proves.
+    "postgres": {"database": "postgres", "tracing": "otel"},
     "minimal": {"database": "none", "examples": False},
     "go1.24-automaxprocs": {"go_version": "1.24"},
     "no-extras": {

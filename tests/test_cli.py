@@ -8,16 +8,17 @@ from pathlib import Path
 import pytest
 import yaml
 from _helpers_env import assert_one_line_error, isolate_user_dirs, require_go, run_cli
-from _helpers_template_repo import TemplateRepo
+from _helpers_template_repo import TemplateRepo, git
 from _helpers_tiny_template import build_tiny_template
 from packaging.version import Version
 
 import scaffolder
 from scaffolder._package import canonical_template_url
-from scaffolder.cli import main
-from scaffolder.errors import ExitCode
+from scaffolder.cli import build_parser, main
+from scaffolder.errors import EXIT_CODE_MEANINGS, ExitCode
 
 FAST = ["--no-tidy", "--no-verify"]
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +45,47 @@ def test_help_documents_the_exit_codes(tmp_path: Path) -> None:
     completed = run_cli(["new", "--help"], cwd=tmp_path)
     assert completed.returncode == 0
     assert "exit codes:" in completed.stdout
-    assert "3   answer refused by copier.yml" in completed.stdout
+    for code, meaning in EXIT_CODE_MEANINGS.items():
+        assert f"  {int(code):<4}{meaning}" in completed.stdout
+
+
+def test_new_help_lists_every_answer_key_with_its_choices_and_default(tmp_path: Path) -> None:
+    completed = run_cli(["new", "--help"], cwd=tmp_path)
+    assert completed.returncode == 0
+    help_text = completed.stdout
+    questions = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
+    asked = {
+        name: spec
+        for name, spec in questions.items()
+        if not name.startswith("_") and isinstance(spec, dict) and spec.get("when") is not False
+    }
+    assert asked, "copier.yml has questions"
+    for name, spec in asked.items():
+        line = next((row for row in help_text.splitlines() if row.startswith(f"  {name} ")), "")
+        assert line, f"`new --help` does not list the answer key {name}"
+        choices = spec.get("choices")
+        for choice in choices.values() if isinstance(choices, dict) else choices or []:
+            assert str(choice) in line, f"{name}: choice {choice} missing from {line!r}"
+        assert "default: " in line
+    # In the words of the command line, not of the Python API.
+    assert "defaults=True" not in help_text
+    assert "StepFailedError" not in help_text
+
+
+def test_every_verb_and_option_has_help(tmp_path: Path) -> None:
+    parser = build_parser()
+    actions = [parser]
+    while actions:
+        current = actions.pop()
+        for action in current._actions:
+            choices = getattr(action, "choices", None)
+            if isinstance(choices, dict):  # a sub-command table
+                actions.extend(choices.values())
+                continue
+            if action.dest in {"help", "version"}:
+                continue
+            assert action.help, f"{current.prog}: {'/'.join(action.option_strings) or action.dest}"
+        assert current.description or current is parser, f"{current.prog} has no description"
 
 
 def test_new_with_the_installed_template(tmp_path: Path) -> None:
@@ -107,10 +148,65 @@ def test_new_refuses_an_existing_destination_then_force_works(tmp_path: Path) ->
     assert "exists and is not empty (use --force" in assert_one_line_error(refused.stderr)
     assert [p.name for p in dest.iterdir()] == ["notes.txt"]
 
-    forced = run_cli(["new", "svc", "--defaults", "--force", "--no-git", *FAST], cwd=tmp_path)
+    forced = run_cli(["new", "svc", "--defaults", "--force", *FAST], cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr
     assert (dest / "notes.txt").read_text() == "mine"
     assert (dest / ".copier-answers.yml").is_file()
+    # The first commit holds the generated files only; the user's file stays untracked.
+    committed = git("ls-files", cwd=dest).split()
+    assert "notes.txt" not in committed
+    assert ".copier-answers.yml" in committed
+    assert git("status", "--porcelain", cwd=dest).split() == ["??", "notes.txt"]
+    assert "left out of the commit: notes.txt" in forced.stderr
+
+
+def test_force_never_overwrites_silently(tmp_path: Path) -> None:
+    dest = tmp_path / "svc"
+    dest.mkdir()
+    (dest / "README.md").write_text("our readme\n")
+
+    refused = run_cli(["new", "svc", "--defaults", "--force", *FAST], cwd=tmp_path)
+    assert refused.returncode == ExitCode.DESTINATION
+    message = assert_one_line_error(refused.stderr)
+    assert "refusing to overwrite 1 existing file(s)" in message
+    assert "README.md" in message
+    assert "--yes" in message
+    assert [p.name for p in dest.iterdir()] == ["README.md"]  # nothing written
+    assert (dest / "README.md").read_text() == "our readme\n"
+    assert not [p for p in tmp_path.iterdir() if ".goperf-scaffold-" in p.name]
+
+    confirmed = run_cli(["new", "svc", "--defaults", "--force", "--yes", *FAST], cwd=tmp_path)
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert "overwrote 1 file(s): README.md" in confirmed.stderr
+    assert (dest / "README.md").read_text() != "our readme\n"
+
+    lone_yes = run_cli(["new", "other", "--defaults", "--yes", *FAST], cwd=tmp_path)
+    assert lone_yes.returncode == ExitCode.USAGE
+    assert "--yes only confirms --force" in assert_one_line_error(lone_yes.stderr)
+
+
+@pytest.mark.parametrize(
+    ("dest", "fragment"),
+    [
+        ("", "DEST is empty"),
+        ("1abc", "'1abc'"),
+        ("123", "'123'"),
+    ],
+)
+def test_destinations_that_give_no_project_name_are_refused(
+    tmp_path: Path, dest: str, fragment: str
+) -> None:
+    completed = run_cli(["new", dest, "--defaults", *FAST], cwd=tmp_path)
+    assert completed.returncode in {ExitCode.DESTINATION, ExitCode.INVALID_ANSWER}
+    assert fragment in assert_one_line_error(completed.stderr)
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("user-")] == []
+
+
+def test_the_derived_project_name_is_printed(tmp_path: Path) -> None:
+    completed = run_cli(["new", "My Service", "--defaults", "--no-git", *FAST], cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert "project_name: my-service (from the folder name 'My Service')" in completed.stderr
+    assert (tmp_path / "My Service" / "cmd" / "my-service" / "main.go").is_file()
 
 
 def test_new_refuses_a_missing_parent(tmp_path: Path) -> None:

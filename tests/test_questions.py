@@ -86,12 +86,21 @@ def test_project_name_refuses_non_slugs(
 
 @pytest.mark.parametrize(
     ("folder", "expected"),
-    [("my-service", "my-service"), ("My_Service", "my-service"), ("2fast-API", "fast-api")],
+    [("my-service", "my-service"), ("My_Service", "my-service"), ("--Api--v2", "api-v2")],
 )
 def test_project_name_defaults_to_the_slugged_folder_name(
     template_copy: Path, tmp_path: Path, folder: str, expected: str
 ) -> None:
     assert render_answers(template_copy, tmp_path / folder)["project_name"] == expected
+
+
+def test_a_folder_name_that_gives_no_valid_project_name_is_refused(
+    template_copy: Path, tmp_path: Path
+) -> None:
+    """The default keeps what was typed (no silent dropping of a leading digit), so the validator
+    names it; scaffolder/_names.py refuses the same folder before Copier runs."""
+    message = refused(template_copy, tmp_path / "2fast-API", {})
+    assert "'2fast-api'" in message
 
 
 # --- module_path ------------------------------------------------------------------------------
@@ -145,6 +154,8 @@ def test_module_path_refuses_malformed_paths(
         ("database", "none"),
         ("ci", "github"),
         ("ci", "none"),
+        ("tracing", "none"),
+        ("tracing", "otel"),
     ],
 )
 def test_choice_questions_accept_their_choices(
@@ -155,7 +166,13 @@ def test_choice_questions_accept_their_choices(
 
 @pytest.mark.parametrize(
     ("question", "value"),
-    [("go_version", "1.23"), ("go_version", "1.27"), ("database", "mysql"), ("ci", "gitlab")],
+    [
+        ("go_version", "1.23"),
+        ("go_version", "1.27"),
+        ("database", "mysql"),
+        ("ci", "gitlab"),
+        ("tracing", "jaeger"),
+    ],
 )
 def test_choice_questions_refuse_unknown_values(
     template_copy: Path, tmp_path: Path, question: str, value: str
@@ -170,6 +187,7 @@ def test_defaults_match_the_documented_interface(template_copy: Path, tmp_path: 
     assert answers["database"] == "sqlite"
     assert answers["gomaxprocs"] == "runtime"
     assert answers["ci"] == "github"
+    assert answers["tracing"] == "none"
     assert answers["examples"] is True
     assert answers["docker"] is True
     assert answers["kubernetes"] is True
@@ -231,6 +249,8 @@ def test_gomaxprocs_refuses_unknown_choice(template_copy: Path, tmp_path: Path) 
             {"go_version": "1.26", "database": "none", "gomaxprocs": "automaxprocs"},
             "go1.26-none-automaxprocs",
         ),
+        ({"database": "postgres", "tracing": "otel"}, "go1.26-postgres-runtime-otel"),
+        ({"go_version": "1.24", "tracing": "otel"}, "go1.24-sqlite-automaxprocs-otel"),
     ],
 )
 def test_go_deps_key_names_the_dependency_set(
@@ -246,7 +266,15 @@ def test_answers_file_records_asked_questions_only(template_copy: Path, tmp_path
     assert recorded["module_path"] == "github.com/acme/svc"
     for computed in ("org_module_prefix", "use_automaxprocs", "go_deps_key"):
         assert computed not in recorded
-    for asked in ("project_name", "module_path", "go_version", "database", "gomaxprocs", "ci"):
+    for asked in (
+        "project_name",
+        "module_path",
+        "go_version",
+        "database",
+        "gomaxprocs",
+        "ci",
+        "tracing",
+    ):
         assert asked in recorded
 
 

@@ -216,7 +216,7 @@ def overload_plan(public: str, acked_file: Path) -> dict[str, Any]:
 
 def pool_idle(debug: str) -> bool:
     pool = get_json(debug + "/debug/vars")["workerpool"]
-    return bool(pool["Queued"] == 0 and pool["Running"] == 0)
+    return bool(pool["queued"] == 0 and pool["running"] == 0)
 
 
 def drive_overload(binary: Path, loadgen: Path, work: Path) -> dict[str, Any]:
@@ -317,7 +317,7 @@ def test_overload_sheds_with_503_and_recovers(
     assert delta["panics_recovered"] == 0
     pool0, pool1 = before["workerpool"], after["workerpool"]
     assert pool1["submitted"] - pool0["submitted"] == jobs["statuses"]["202"]
-    assert pool1["Rejected"] - pool0["Rejected"] == jobs["statuses"]["503"]
+    assert pool1["rejected"] - pool0["rejected"] == jobs["statuses"]["503"]
     assert pool1["completed"] == pool1["submitted"]
     assert pool1["panicked"] == 0
     bw0, bw1 = before["batchwriter"], after["batchwriter"]
@@ -713,8 +713,13 @@ def memory_run(binary: Path, loadgen: Path, work: Path, ratio: str | None) -> di
         }
         if alive:
             vars_ = get_json(svc.debug + "/debug/vars")
-            out["num_gc"] = vars_["memstats"]["NumGC"]
-            out["heap_sys_mib"] = round(vars_["memstats"]["HeapSys"] / 2**20, 1)
+            runtime = vars_["runtime_metrics"]  # runtime/metrics, read without stopping the world
+            out["num_gc"] = runtime["gc_cycles_total_gc_cycles"]
+            heap_sys = sum(
+                runtime[f"memory_classes_heap_{kind}_bytes"]
+                for kind in ("objects", "unused", "free", "released")
+            )  # what runtime.MemStats calls HeapSys
+            out["heap_sys_mib"] = round(heap_sys / 2**20, 1)
             out["livez"] = request("GET", svc.public + "/livez").status
             out["exit_code"] = stop_cleanly(svc)
         else:
@@ -1020,8 +1025,9 @@ def test_malformed_input_gets_400_with_a_message_and_changes_nothing(
 def test_request_larger_than_the_write_buffer_is_refused_with_413(
     built_binaries: dict[str, Path], tmp_path: Path
 ) -> None:
-    """A valid request with more events than BATCH_MAX_PENDING can never fit the write buffer:
-    413 (a client error that retrying cannot cure), not a 500, and nothing stored."""
+    """A valid request with more events than one transaction may hold (BATCH_MAX_ROWS, here
+    also fewer than BATCH_MAX_PENDING) can never be written: 413 (a client error that retrying
+    cannot cure), not a 500, and nothing stored."""
     env = {
         "DATABASE_URL": f"file:{tmp_path / 'x.db'}",
         "BATCH_MAX_ROWS": "10",
@@ -1128,13 +1134,19 @@ def probe_in(ns: str, targets: list[tuple[str, str, Any]]) -> dict[str, Any]:
 def test_pprof_and_expvar_are_unreachable_from_the_network_unless_opted_in(
     built_binaries: dict[str, Path], netns: str, tmp_path: Path
 ) -> None:
-    """With the shipped defaults (public on :8080, debug on 127.0.0.1:6060) inside a namespace
-    with non-loopback interfaces: the public port serves no debug path, the debug port refuses
-    every non-loopback address, and only an explicit opt-in exposes it."""
+    """With the shipped defaults (public on :8080, metrics on :9090, debug on 127.0.0.1:6060)
+    inside a namespace with non-loopback interfaces: the public port serves no debug path and no
+    /metrics, the metrics port serves /metrics and nothing else, the debug port refuses every
+    non-loopback address, and only an explicit opt-in exposes it."""
     ip = Path(shutil.which("ip") or "ip")
     binary = str(built_binaries["default"])
     # Empty values select the defaults (the config ignores empty variables).
-    defaults = {"DATABASE_URL": f"file:{tmp_path / 'x.db'}", "HTTP_ADDR": "", "DEBUG_ADDR": ""}
+    defaults = {
+        "DATABASE_URL": f"file:{tmp_path / 'x.db'}",
+        "HTTP_ADDR": "",
+        "DEBUG_ADDR": "",
+        "METRICS_ADDR": "",
+    }
     svc = start(ip, defaults, cwd=tmp_path, args=["netns", "exec", netns, binary])
     opted_in = None
     try:
@@ -1150,6 +1162,9 @@ def test_pprof_and_expvar_are_unreachable_from_the_network_unless_opted_in(
         )
         targets: list[tuple[str, str, Any]] = [("public /livez", "http", f"http://{a}:8080/livez")]
         targets += [(f"public {p}", "http", f"http://{a}:8080{p}") for p in debug_paths]
+        targets += [("public /metrics", "http", f"http://{a}:8080/metrics")]
+        targets += [("metrics /metrics", "http", f"http://{a}:9090/metrics")]
+        targets += [(f"metrics {p}", "http", f"http://{a}:9090{p}") for p in debug_paths]
         targets += [
             (f"debug port on {a}", "tcp", [a, 6060]),
             (f"debug port on {b}", "tcp", [b, 6060]),
@@ -1211,6 +1226,9 @@ def test_pprof_and_expvar_are_unreachable_from_the_network_unless_opted_in(
     assert default_probe["public /livez"] == 200
     for p in debug_paths:
         assert default_probe[f"public {p}"] == 404, (p, default_probe)
+        assert default_probe[f"metrics {p}"] == 404, (p, default_probe)
+    assert default_probe["public /metrics"] == 404
+    assert default_probe["metrics /metrics"] == 200
     assert default_probe[f"debug port on {a}"] == "refused"
     assert default_probe[f"debug port on {b}"] == "refused"
     assert default_probe["debug port on ::1"] != "open"
@@ -1367,7 +1385,9 @@ def test_sigterm_flushes_a_pending_batch_without_waiting_for_its_delay(
     SIGTERM arrives should be committed at once and acknowledged, and the exit clean."""
     env = {
         "DATABASE_URL": f"file:{tmp_path / 'p.db'}",
-        "BATCH_MAX_DELAY": "30s",
+        # The longest linger the service accepts stays below the request deadline.
+        "BATCH_MAX_DELAY": "20s",
+        "EVENTS_WRITE_TIMEOUT": "25s",
         "SHUTDOWN_TIMEOUT": "3s",
     }
     svc = start(built_binaries["default"], env, cwd=tmp_path)

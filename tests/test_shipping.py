@@ -22,10 +22,13 @@ from conftest import PROFILES, REPO_ROOT, Rendered, need, run
 # The oldest Kubernetes minor still in wide use, and the newest the validator knows.
 K8S_VERSIONS = ("1.30.0", "latest")
 PUBLIC_PORT = 8080
+METRICS_PORT = 9090
 DEBUG_PORT = 6060
 # The service's own defaults (internal/config) when the manifest does not set them.
 DEFAULT_DRAIN_DELAY = 5.0
 DEFAULT_SHUTDOWN_TIMEOUT = 20.0
+# What shutdown may take past SHUTDOWN_TIMEOUT to resolve a cut-off commit (store.ResolveTimeout).
+COMMIT_RESOLVE_SECONDS = 1.0
 
 
 def tool(name: str) -> str:
@@ -153,7 +156,11 @@ def test_manifests_validate_strictly(name: str, rendered_profiles: dict[str, Ren
         for p in (project.path / "deploy" / "k8s").glob("*.yaml")
         if p.name != "kustomization.yaml"
     )
-    assert {p.name for p in files} == {"deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml"}
+    # SQLite keeps one replica on a PersistentVolumeClaim; the others scale with an HPA.
+    expected = {"deployment.yaml", "service.yaml"} | (
+        {"pvc.yaml"} if project.database == "sqlite" else {"hpa.yaml", "pdb.yaml"}
+    )
+    assert {p.name for p in files} == expected
     for version in K8S_VERSIONS:
         wanted = kv.latest_version() if version == "latest" else version
         for path in files:
@@ -185,7 +192,6 @@ def test_manifests_keep_their_promises(name: str, rendered_profiles: dict[str, R
     pod = deployment["spec"]["template"]["spec"]
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
-    assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
     assert pod["securityContext"]["runAsNonRoot"] is True
     (container,) = pod["containers"]
     env = {e["name"]: e.get("value") for e in container.get("env", [])}
@@ -220,19 +226,45 @@ def test_manifests_keep_their_promises(name: str, rendered_profiles: dict[str, R
         if "SHUTDOWN_TIMEOUT" in env
         else DEFAULT_SHUTDOWN_TIMEOUT
     )
-    assert pod["terminationGracePeriodSeconds"] > drain + timeout
+    resolve = COMMIT_RESOLVE_SECONDS if project.database != "none" else 0.0
+    assert pod["terminationGracePeriodSeconds"] > drain + timeout + resolve
 
-    # Only the public port, in the pod and in the Service; the debug listener stays private.
+    # The public port in the pod and the Service; the metrics port in the pod only (Prometheus
+    # scrapes pods); the debug listener stays private.
     ports = container["ports"]
-    assert [(p["name"], p["containerPort"]) for p in ports] == [("http", PUBLIC_PORT)]
+    assert [(p["name"], p["containerPort"]) for p in ports] == [
+        ("http", PUBLIC_PORT),
+        ("metrics", METRICS_PORT),
+    ]
     assert "DEBUG_ADDR" not in env or env["DEBUG_ADDR"].startswith("127.0.0.1:")
     assert service["spec"].get("type", "ClusterIP") == "ClusterIP"
     for port in service["spec"]["ports"]:
         assert port["targetPort"] in ("http", PUBLIC_PORT), port
         assert DEBUG_PORT not in (port["port"], port["targetPort"]), port
+        assert METRICS_PORT not in (port["port"], port["targetPort"]), port
     assert service["spec"]["selector"].items() <= labels.items()
 
-    # The autoscaler and the disruption budget point at this Deployment's pods.
+    # What differs by database.
+    if project.database == "sqlite":
+        assert_sqlite_keeps_its_data(project, docs, deployment, env)
+    else:
+        assert_replicas_scale(docs, deployment, labels)
+    if project.database == "postgres":
+        db = next(e for e in container["env"] if e["name"] == "DATABASE_URL")
+        assert "secretKeyRef" in db["valueFrom"], "the PostgreSQL URL comes from a Secret"
+    elif project.database == "none":
+        assert "DATABASE_URL" not in env
+
+
+def assert_replicas_scale(
+    docs: dict[str, dict[str, Any]], deployment: dict[str, Any], labels: dict[str, str]
+) -> None:
+    """A stateless or PostgreSQL service: an HPA owns the replica count, rollouts keep
+    capacity, a disruption budget guards drains, and all of them point at these pods."""
+    assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
+    strategy = deployment["spec"]["strategy"]
+    assert strategy["type"] == "RollingUpdate"
+    assert strategy["rollingUpdate"]["maxUnavailable"] == 0
     hpa, pdb = docs["HorizontalPodAutoscaler"], docs["PodDisruptionBudget"]
     assert hpa["spec"]["scaleTargetRef"] == {
         "apiVersion": "apps/v1",
@@ -241,17 +273,39 @@ def test_manifests_keep_their_promises(name: str, rendered_profiles: dict[str, R
     }
     assert hpa["spec"]["minReplicas"] >= 2
     assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert "PersistentVolumeClaim" not in docs
 
-    # What differs by database.
-    if project.database == "postgres":
-        db = next(e for e in container["env"] if e["name"] == "DATABASE_URL")
-        assert "secretKeyRef" in db["valueFrom"], "the PostgreSQL URL comes from a Secret"
-    elif project.database == "sqlite":
-        mounts = {m["mountPath"] for m in container["volumeMounts"]}
-        assert {"/data", "/tmp"} <= mounts, "a read-only root needs writable /data and /tmp"
-        assert env["DATABASE_URL"].startswith("file:/data/")
-    else:
-        assert "DATABASE_URL" not in env
+
+def assert_sqlite_keeps_its_data(
+    project: Rendered,
+    docs: dict[str, dict[str, Any]],
+    deployment: dict[str, Any],
+    env: dict[str, Any],
+) -> None:
+    """SQLite's durability promise in a cluster: the database file lives on a
+    PersistentVolumeClaim, written by exactly one replica, never two at once (Recreate), with
+    no autoscaler or disruption budget that would assume interchangeable replicas."""
+    spec = deployment["spec"]
+    pod = spec["template"]["spec"]
+    (container,) = pod["containers"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"] == {"type": "Recreate"}, "the old pod lets go of the volume first"
+    assert "HorizontalPodAutoscaler" not in docs
+    assert "PodDisruptionBudget" not in docs
+    pvc = docs["PersistentVolumeClaim"]
+    assert pvc["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert pvc["spec"]["resources"]["requests"]["storage"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert {"/data", "/tmp"} <= mounts.keys(), "a read-only root needs writable /data and /tmp"
+    data = volumes[mounts["/data"]]
+    assert data["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
+    assert env["DATABASE_URL"].startswith("file:/data/")
+    # The manifest says why, where a reader changing it looks.
+    text = (project.path / "deploy" / "k8s" / "deployment.yaml").read_text()
+    head = text[: text.index("replicas: 1")]
+    for word in ("SQLite", "PersistentVolumeClaim", "Recreate", "postgres"):
+        assert word in head, f"deployment.yaml does not explain the single replica ({word})"
 
 
 # ---- CI workflow --------------------------------------------------------------------------

@@ -74,6 +74,13 @@ def _template_at(commit: str, root: Path) -> TemplateRepo:
     return repo
 
 
+def _questions_at(template_repo: Path, version: str) -> set[str]:
+    """The questions the template at `version` asks (keys of its copier.yml without `_`)."""
+    text = git("show", f"{version}:copier.yml", cwd=template_repo)
+    config = yaml.safe_load(text)
+    return {key for key in config if not key.startswith("_")}
+
+
 def _copier(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     copier = Path(sys.executable).parent / "copier"
     return subprocess.run(
@@ -124,7 +131,12 @@ def test_release_project_updates_to_the_current_template(
     released = git("tag", "--list", cwd=template_repo).split()
     version = next(tag for tag in released if tag != CURRENT)
     project = tmp_path / "svc"
-    data = [f"--data={key}={value}" for key, value in PROFILES[profile].items()]
+    # Answers the release did not ask yet (tracing, new in 0.2.0) are given on update, the way
+    # a team would opt in to a new question then.
+    known = _questions_at(template_repo, version)
+    answers = PROFILES[profile]
+    data = [f"--data={k}={v}" for k, v in answers.items() if k in known]
+    new_data = [f"--data={k}={v}" for k, v in answers.items() if k not in known]
     created = _copier(
         "copy", "--defaults", "--data=project_name=svc", *data, f"--vcs-ref={version}",
         str(template_repo), str(project), cwd=tmp_path,
@@ -136,11 +148,23 @@ def test_release_project_updates_to_the_current_template(
     make_team_edits(project, conflicting=False)
 
     updated = _copier(
-        "update", "--defaults", "--trust", f"--vcs-ref={CURRENT}", str(project), cwd=tmp_path
-    )
+        "update", "--defaults", "--trust", f"--vcs-ref={CURRENT}", *new_data, str(project),
+        cwd=tmp_path,
+    )  # fmt: skip
     assert updated.returncode == 0, updated.stderr
-    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
-    assert answers["_commit"] == CURRENT
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert recorded["_commit"] == CURRENT
+    # A question added since the release takes its default, or the value given on update.
+    assert recorded["tracing"] == answers.get("tracing", "none")
+    # Files of features added since the release arrive.
+    for new_file in (
+        "internal/observe/http.go",
+        "internal/flightrec/flightrec.go",
+        "deploy/observability/dashboard.json",
+        "cmd/svc/observability.go",
+    ):
+        assert (project / new_file).is_file(), new_file  # fmt: skip
+    assert (project / "internal" / "tracing").exists() == (recorded["tracing"] == "otel")
     status = git("status", "--porcelain", cwd=project)
     marked = [
         line for line in status.splitlines() if line.endswith(".rej") or line.startswith("UU")

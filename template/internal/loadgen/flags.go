@@ -73,8 +73,8 @@ func parseFlags(args []string, defaultEndpoints string, stderr io.Writer) (*conf
 		"start this service binary on free loopback addresses for the run, stop it with SIGTERM afterwards "+
 			"(its log is printed if anything failed)")
 	fs.Var((*stringList)(&cfg.serveEnv), "serve-env",
-		"KEY=VALUE for the -serve binary's environment (repeatable); {http}, {debug} and {tmp} stand for its "+
-			"public and debug addresses and a throwaway folder")
+		"KEY=VALUE for the -serve binary's environment (repeatable); {http}, {debug}, {metrics} and {tmp} stand for its "+
+			"public, debug and metrics addresses and a throwaway folder")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -54,10 +54,11 @@ func freeLoopbackAddrs(ctx context.Context, n int) ([]string, error) {
 
 // startService starts cfg.serve on free loopback addresses with a throwaway folder, its log
 // in that folder, and points cfg at it. The environment is the caller's plus HTTP_ADDR,
-// DEBUG_ADDR, SHUTDOWN_DRAIN_DELAY=0s and every -serve-env, in which {http}, {debug} and {tmp}
-// stand for the two addresses and the folder.
+// DEBUG_ADDR, METRICS_ADDR, FLIGHT_RECORDER_DIR (in the folder), SHUTDOWN_DRAIN_DELAY=0s and
+// every -serve-env, in which {http}, {debug}, {metrics} and {tmp} stand for the three
+// addresses and the folder.
 func startService(ctx context.Context, cfg *config) (*servedService, error) {
-	addrs, err := freeLoopbackAddrs(ctx, 2)
+	addrs, err := freeLoopbackAddrs(ctx, 3)
 	if err != nil {
 		return nil, err
 	}
@@ -65,10 +66,13 @@ func startService(ctx context.Context, cfg *config) (*servedService, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-serve: %w", err)
 	}
-	expand := strings.NewReplacer("{http}", addrs[0], "{debug}", addrs[1], "{tmp}", tmp).Replace
+	expand := strings.NewReplacer("{http}", addrs[0], "{debug}", addrs[1], "{metrics}", addrs[2], "{tmp}", tmp).Replace
 	env := append(os.Environ(),
 		"HTTP_ADDR="+addrs[0],
 		"DEBUG_ADDR="+addrs[1],
+		// Never the default :9090 of every interface: runs must not collide.
+		"METRICS_ADDR="+addrs[2],
+		"FLIGHT_RECORDER_DIR="+filepath.Join(tmp, "flightrecorder"),
 		// No load balancer to wait for: stop at once when the run is over.
 		"SHUTDOWN_DRAIN_DELAY=0s",
 	)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,32 +13,40 @@ import (
 
 // Defaults for the zero values of BatchConfig.
 const (
-	// DefaultMaxBatch is the batch size that triggers a flush. A thousand
-	// rows amortise one commit (one fsync) well while keeping a transaction
-	// short enough not to stall readers or hold locks for long.
+	// DefaultMaxBatch caps the rows of one transaction. A thousand rows
+	// amortise one commit (one fsync) well while keeping a transaction short
+	// enough not to stall readers or hold locks for long. It is also the most
+	// events one call may carry (POST /v1/events accepts at most 1000).
 	DefaultMaxBatch = 1000
-	// DefaultMaxDelay is the longest a row waits for its batch to fill, and
-	// so the latency a lone write pays for batching. Two milliseconds is
-	// about one commit (one fsync) on SSD storage: waiting much longer than a
-	// commit takes only slows callers that wait for their acknowledgement,
-	// and under load batches grow anyway while the previous one is written.
-	DefaultMaxDelay = 2 * time.Millisecond
 	// DefaultMaxPendingBatches sets the default MaxPending as a multiple of
 	// MaxBatch: enough to absorb a burst while one batch is being written and
 	// retried, small enough to bound memory and the loss on a crash.
 	DefaultMaxPendingBatches = 10
 )
 
-// Retry policy for transient failures (SQLITE_BUSY, PostgreSQL serialization
-// failures, dropped connections). Constants rather than knobs: the attempt
-// timeout bounds how long one stuck connection can hold the flusher, and the
-// backoff doubles so that a database that is briefly overloaded is not hammered.
+// Retry policy for failures worth retrying (SQLITE_BUSY, a PostgreSQL restart,
+// a dropped connection, an attempt cut off by its deadline). There is no
+// attempt limit: the callers' contexts are the retry budget, so a restart that
+// takes seconds is ridden out by callers that can wait that long, and a caller
+// whose context ends stops waiting and stores nothing. Constants rather than
+// knobs: the backoff doubles so that a recovering database is not hammered,
+// and its cap keeps the wait after a recovery short.
 const (
-	maxAttempts    = 5
 	retryBaseDelay = 10 * time.Millisecond
 	retryMaxDelay  = 500 * time.Millisecond
+	// attemptTimeout bounds an attempt whose callers have no deadline at all,
+	// so that a database that stopped answering cannot hold the flusher
+	// forever (a caller with a deadline bounds its attempts itself).
 	attemptTimeout = 30 * time.Second
 )
+
+// ResolveTimeout bounds the time kept for learning whether a transaction
+// whose COMMIT was cut off committed (PostgreSQL; SQLite needs no such step).
+// The writer ends every attempt up to this long before the earliest deadline
+// of its callers, and resolves until that deadline, so the answer still comes
+// in time. When Close gives up, it is the most Close may take past its
+// context's end.
+const ResolveTimeout = time.Second
 
 // maxFreeBatches is how many flushed batches keep their buffers for reuse: in
 // steady state one batch fills while one is written, so a few cover bursts.
@@ -46,15 +55,24 @@ const maxFreeBatches = 4
 // BatchConfig configures a BatchWriter. Zero fields take the documented
 // defaults.
 type BatchConfig struct {
-	// MaxBatch is the number of pending rows that makes the writer flush at
-	// once. Default DefaultMaxBatch. A single call with more events than
-	// MaxBatch is written as one batch of its own: a call is never split.
+	// MaxBatch caps the rows of one batch, that is of one transaction.
+	// Default DefaultMaxBatch. A call is never split across batches, so a
+	// call with more events than MaxBatch is refused with ErrTooLarge.
 	MaxBatch int
-	// MaxDelay is the longest the first row of a batch waits before the batch
-	// is flushed, full or not. Default DefaultMaxDelay.
+	// MaxDelay is an optional linger. The default 0 commits as soon as the
+	// flusher is free: the rows that arrive while one commit is in flight
+	// form the next batch (group commit), so batches grow with the load and
+	// no caller ever waits for company. Closed-loop callers then settle into
+	// two groups that take turns, about half of them per commit. A positive
+	// MaxDelay lets the free flusher wait, at most that long (from the end of
+	// the last commit, or from the batch's first row), until the batch holds
+	// as many calls as were answered or waiting when the last commit ended,
+	// so that callers who write again at once share the next commit; it ends
+	// early when the batch is full, and delays only the first write of a
+	// writer that has committed nothing yet by the whole MaxDelay.
 	MaxDelay time.Duration
 	// MaxPending bounds the rows accepted but not yet committed; beyond it
-	// TryWrite fails with ErrBusy and Write waits. Default
+	// TryWrite fails with ErrBusy and Write waits, in arrival order. Default
 	// DefaultMaxPendingBatches*MaxBatch; never less than MaxBatch.
 	MaxPending int
 	// Logger receives warnings about retried and failed batches. Default: the
@@ -66,30 +84,35 @@ type BatchConfig struct {
 type BatchStats struct {
 	Batches  int64 `json:"batches"`  // batches committed
 	Rows     int64 `json:"rows"`     // rows committed
-	Retries  int64 `json:"retries"`  // attempts repeated after a transient error
-	Failures int64 `json:"failures"` // batches given up; their callers got the error
+	Retries  int64 `json:"retries"`  // attempts repeated after a failure worth retrying
+	Failures int64 `json:"failures"` // batches given up on a permanent error; their callers got it
+	Expired  int64 `json:"expired"`  // calls whose context ended before their rows committed (not stored)
 	Rejected int64 `json:"rejected"` // TryWrite calls refused with ErrBusy
-	Pending  int   `json:"pending"`  // rows accepted and not yet committed or failed
+	Pending  int   `json:"pending"`  // rows accepted and not yet committed or given up
 }
 
-// BatchWriter groups events from many callers into transactions. It flushes a
-// batch when MaxBatch rows are pending or MaxDelay has passed since the
-// batch's first row, whichever comes first, and writes one batch at a time
-// from a single goroutine that Close stops and waits for.
+// BatchWriter commits the events of many concurrent callers together. One
+// flusher goroutine writes one batch at a time: as soon as it is free it
+// takes every row that arrived while it was busy (up to MaxBatch) and commits
+// them in one transaction. Under load the batches grow by themselves and one
+// commit (one fsync) acknowledges many callers; a lone caller is committed at
+// once. Close stops the flusher and waits for it.
 //
 // What a caller's error means:
-//   - ErrBusy, ErrClosed, ErrTooLarge, ErrInvalidEvent, or ctx.Err() when ctx
-//     had ended before the events were queued (or while Write waited for
-//     room): nothing was queued and nothing will be stored.
-//   - ctx.Err() when ctx ends after the events were queued: the call returns
-//     at once, but the events stay queued and are written (or fail) with
-//     their batch, exactly once. The caller must treat the outcome as unknown.
-//   - an error wrapping ErrOutcomeUnknown: the connection failed during COMMIT
-//     and the outcome could not be learnt (PostgreSQL only).
-//   - any other error: the batch did not commit; none of its events is stored.
+//   - ErrBusy, ErrClosed, ErrTooLarge, ErrInvalidEvent, or ctx.Err() while
+//     Write waited for room: nothing was queued and nothing is stored.
+//   - an error wrapping ErrUnavailable and ctx.Err(): ctx ended before the
+//     events committed (the database was down, slow or busy); they were
+//     withdrawn and are not stored. A caller whose context ends while its
+//     batch's commit is in flight waits for that attempt to end, so that the
+//     answer is true either way; attempts end before the earliest deadline of
+//     their callers.
+//   - an error wrapping ErrOutcomeUnknown: the connection failed during
+//     COMMIT and the outcome could not be learnt (PostgreSQL only).
+//   - ErrClosed (wrapped): Close gave up before the events committed.
+//   - any other error: the batch failed for good; none of its events is stored.
 //
-// Rows are never withdrawn from a batch, and a batch that committed is never
-// written again, so nothing is stored twice.
+// A batch that committed is never written again, so nothing is stored twice.
 type BatchWriter struct {
 	drv    driver
 	cfg    BatchConfig
@@ -99,37 +122,59 @@ type BatchWriter struct {
 	// of time, to interrupt the batch in flight and fail the rest.
 	ctx    context.Context
 	cancel context.CancelFunc
-	wake   chan struct{} // capacity 1: a batch opened or filled up
-	stop   chan struct{} // closed when Close begins
-	done   chan struct{} // closed when the flusher has returned
+	// resolving bounds the resolution of a cut-off COMMIT: it ends
+	// ResolveTimeout after ctx, when Close runs out of time.
+	resolving     context.Context
+	stopResolving context.CancelFunc
+	wake          chan struct{} // capacity 1: a batch opened or filled up
+	stop          chan struct{} // closed when Close begins
+	done          chan struct{} // closed when the flusher has returned
 
 	closeOnce sync.Once
 
-	mu          sync.Mutex
-	closing     bool
-	draining    bool     // flush batches as soon as they have rows (shutdown began)
-	queue       []*batch // FIFO; only the last batch can still take rows
-	free        []*batch // flushed batches whose buffers are reused
-	pending     int      // rows queued or in flight
-	roomWaiters int      // Write calls waiting for pending to shrink
-	room        chan struct{}
+	mu       sync.Mutex
+	closing  bool
+	draining bool         // commit without lingering (shutdown began)
+	queue    []*batch     // FIFO; only the last batch can still take rows
+	free     []*batch     // flushed batches whose buffers are reused
+	pending  int          // rows queued or in flight
+	waiters  []*admission // Write calls waiting for room, in arrival order
+	// expected and freeAt steer the linger (MaxDelay): the calls that were
+	// answered or waiting when the last commit ended, and when it ended.
+	expected int
+	freeAt   time.Time
 
-	batches, rows, retries, failures, rejected atomic.Int64
+	batches, rows, retries, failures, expired, rejected atomic.Int64
 }
 
 // batch is one future transaction.
 type batch struct {
-	rows   rowBuffer
-	first  time.Time // when its first row was queued
-	full   bool      // takes no more rows: flush without waiting for MaxDelay
-	result *batchResult
+	rows     rowBuffer
+	calls    []*call   // in row order
+	first    time.Time // when its first row was queued
+	full     bool      // takes no more rows: commit without lingering
+	inFlight bool      // taken by the flusher: callers wait for its verdict
 }
 
-// batchResult is shared by every caller whose events are in one batch. err is
-// written once, before done is closed.
-type batchResult struct {
-	done chan struct{}
-	err  error
+// call is one Write or TryWrite in a batch. Its fields are guarded by the
+// writer's mutex until done is closed; err is written once, before that.
+type call struct {
+	ctx       context.Context
+	span      rowSpan
+	withdrawn bool // the caller left before the batch was taken: skip its rows
+	err       error
+	done      chan struct{}
+}
+
+// admission is a Write waiting for room. When its rows fit, the writer queues
+// them (call) and closes ready; when Close begins instead, it sets closed.
+// Both fields are guarded by the writer's mutex.
+type admission struct {
+	ctx    context.Context
+	events []Event
+	ready  chan struct{}
+	call   *call
+	closed bool
 }
 
 // NewBatchWriter returns a writer that stores events in db and starts its
@@ -145,9 +190,7 @@ func newBatchWriter(drv driver, cfg BatchConfig) *BatchWriter {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = DefaultMaxBatch
 	}
-	if cfg.MaxDelay <= 0 {
-		cfg.MaxDelay = DefaultMaxDelay
-	}
+	cfg.MaxDelay = max(cfg.MaxDelay, 0)
 	if cfg.MaxPending <= 0 {
 		cfg.MaxPending = DefaultMaxPendingBatches * cfg.MaxBatch
 	}
@@ -156,32 +199,35 @@ func newBatchWriter(drv driver, cfg BatchConfig) *BatchWriter {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	resolving, stopResolving := context.WithCancel(context.Background())
 	w := &BatchWriter{
-		drv:    drv,
-		cfg:    cfg,
-		logger: cfg.Logger,
-		ctx:    ctx,
-		cancel: cancel,
-		wake:   make(chan struct{}, 1),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
-		room:   make(chan struct{}),
+		drv:           drv,
+		cfg:           cfg,
+		logger:        cfg.Logger,
+		ctx:           ctx,
+		cancel:        cancel,
+		resolving:     resolving,
+		stopResolving: stopResolving,
+		wake:          make(chan struct{}, 1),
+		stop:          make(chan struct{}),
+		done:          make(chan struct{}),
 	}
 	go w.run()
 	return w
 }
 
 // TryWrite queues events without waiting for room: it returns ErrBusy at once
-// when MaxPending rows are already waiting. Otherwise it waits until the
-// transaction holding the events has committed and returns nil, or returns
-// the batch's error, or ctx.Err() if ctx ends first (see BatchWriter for what
-// that means). It returns ErrClosed once Close has begun.
+// when they do not fit among the MaxPending rows (or other writes already
+// wait for room). Otherwise it waits until the transaction holding the events
+// has committed and returns nil, or returns why they were not stored (see
+// BatchWriter). ctx bounds the whole call, retries included.
 func (w *BatchWriter) TryWrite(ctx context.Context, events []Event) error {
 	return w.write(ctx, events, false)
 }
 
 // Write is TryWrite that waits, while ctx allows, for room in the buffer
-// instead of returning ErrBusy.
+// instead of returning ErrBusy. Waiting writes are admitted in arrival order,
+// so a large write is not starved by a stream of small ones.
 func (w *BatchWriter) Write(ctx context.Context, events []Event) error {
 	return w.write(ctx, events, true)
 }
@@ -193,73 +239,111 @@ func (w *BatchWriter) write(ctx context.Context, events []Event, waitForRoom boo
 	if err := validateEvents(events); err != nil {
 		return err
 	}
-	if len(events) > w.cfg.MaxPending {
-		return fmt.Errorf("%w: %d events, MaxPending is %d", ErrTooLarge, len(events), w.cfg.MaxPending)
+	if len(events) > w.cfg.MaxBatch {
+		return fmt.Errorf("%w: %d events, but one batch holds at most %d (MaxBatch): send them in several calls",
+			ErrTooLarge, len(events), w.cfg.MaxBatch)
 	}
 	if err := ctx.Err(); err != nil {
 		return err // nothing queued: a caller that has already given up stores nothing
 	}
-	res, err := w.enqueue(ctx, events, waitForRoom)
+	c, err := w.enqueue(ctx, events, waitForRoom)
 	if err != nil {
 		return err
 	}
 	select {
-	case <-res.done:
-		return res.err
+	case <-c.done:
+		return c.err
 	case <-ctx.Done():
-		select {
-		case <-res.done: // the batch finished too: report its real outcome
-			return res.err
-		default:
-			return ctx.Err()
-		}
 	}
+	if w.withdraw(c) {
+		return w.unavailable(ctx, nil)
+	}
+	<-c.done // the batch's commit is in flight: wait for the true answer
+	return c.err
 }
 
-// enqueue copies events into the open batch (opening one if needed) and
-// returns the result the caller waits for.
-func (w *BatchWriter) enqueue(ctx context.Context, events []Event, waitForRoom bool) (*batchResult, error) {
-	n := len(events)
-	w.mu.Lock()
-	for {
-		if w.closing {
-			w.mu.Unlock()
-			return nil, ErrClosed
-		}
-		if w.pending+n <= w.cfg.MaxPending {
-			break
-		}
-		if !waitForRoom {
-			w.mu.Unlock()
-			w.rejected.Add(1)
-			return nil, ErrBusy
-		}
-		w.roomWaiters++
-		room := w.room
-		w.mu.Unlock()
-		var err error
-		select {
-		case <-room:
-		case <-w.stop:
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		w.mu.Lock()
-		w.roomWaiters--
-		if err != nil {
-			w.mu.Unlock()
-			return nil, err
-		}
+// unavailable is the error of a call whose ctx ended before its rows
+// committed; last is the batch's latest failure, if any.
+func (w *BatchWriter) unavailable(ctx context.Context, last error) error {
+	w.expired.Add(1)
+	if last != nil {
+		return fmt.Errorf("%w: not committed before the caller's context ended: %w; last attempt: %w",
+			ErrUnavailable, ctx.Err(), last)
 	}
+	return fmt.Errorf("%w: not committed before the caller's context ended: %w", ErrUnavailable, ctx.Err())
+}
 
+// withdraw takes c's rows out of its batch if the flusher has not taken the
+// batch yet, and reports whether it did.
+func (w *BatchWriter) withdraw(c *call) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	select {
+	case <-c.done:
+		return false
+	default:
+	}
+	for _, b := range w.queue {
+		if b.inFlight || !slices.Contains(b.calls, c) {
+			continue
+		}
+		c.withdrawn = true
+		w.pending -= c.span.hi - c.span.lo
+		w.admitLocked()
+		return true
+	}
+	return false
+}
+
+// enqueue queues events, or waits for room for them (waitForRoom), and
+// returns the call the caller waits on.
+func (w *BatchWriter) enqueue(ctx context.Context, events []Event, waitForRoom bool) (*call, error) {
+	w.mu.Lock()
+	if w.closing {
+		w.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if len(w.waiters) == 0 && w.pending+len(events) <= w.cfg.MaxPending {
+		c := w.addLocked(ctx, events)
+		w.mu.Unlock()
+		return c, nil
+	}
+	if !waitForRoom {
+		w.mu.Unlock()
+		w.rejected.Add(1)
+		return nil, ErrBusy
+	}
+	a := &admission{ctx: ctx, events: events, ready: make(chan struct{})}
+	w.waiters = append(w.waiters, a)
+	w.mu.Unlock()
+	select {
+	case <-a.ready:
+	case <-ctx.Done():
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case a.call != nil:
+		return a.call, nil // queued: write withdraws it if ctx has ended
+	case a.closed:
+		return nil, ErrClosed
+	}
+	w.waiters = slices.DeleteFunc(w.waiters, func(x *admission) bool { return x == a })
+	return nil, ctx.Err()
+}
+
+// addLocked copies events into the open batch (opening one if needed),
+// counts them as pending and returns their call. Callers hold w.mu.
+func (w *BatchWriter) addLocked(ctx context.Context, events []Event) *call {
+	n := len(events)
 	signal := false
 	var b *batch
 	if last := len(w.queue) - 1; last >= 0 && !w.queue[last].full {
 		if w.queue[last].rows.len()+n <= w.cfg.MaxBatch {
 			b = w.queue[last]
 		} else {
-			// The call does not fit: close the open batch so that it is
-			// flushed now, and start the next one. Calls are never split.
+			// The call does not fit: the open batch is complete, the call
+			// starts the next one. Calls are never split.
 			w.queue[last].full = true
 			signal = true
 		}
@@ -267,24 +351,44 @@ func (w *BatchWriter) enqueue(ctx context.Context, events []Event, waitForRoom b
 	if b == nil {
 		b = w.newBatch()
 		w.queue = append(w.queue, b)
-		signal = true // the flusher must start the MaxDelay clock
+		signal = true // the flusher may be idle
 	}
+	c := &call{ctx: ctx, span: rowSpan{lo: b.rows.len()}, done: make(chan struct{})}
 	b.rows.add(events)
+	c.span.hi = b.rows.len()
+	b.calls = append(b.calls, c)
 	w.pending += n
 	if b.rows.len() >= w.cfg.MaxBatch {
 		b.full = true
 		signal = true
 	}
-	res := b.result
-	w.mu.Unlock()
-
-	if signal {
-		select {
-		case w.wake <- struct{}{}:
-		default: // a wake-up is already pending
-		}
+	if len(b.calls) == w.expected {
+		signal = true // a lingering flusher has what it waits for
 	}
-	return res, nil
+	if signal {
+		w.poke()
+	}
+	return c
+}
+
+// poke wakes the flusher if it is idle or lingering.
+func (w *BatchWriter) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
+// admitLocked queues waiting Write calls, in arrival order, while their rows
+// fit. Callers hold w.mu.
+func (w *BatchWriter) admitLocked() {
+	for len(w.waiters) > 0 && !w.closing && w.pending+len(w.waiters[0].events) <= w.cfg.MaxPending {
+		a := w.waiters[0]
+		w.waiters[0] = nil
+		w.waiters = w.waiters[1:]
+		a.call = w.addLocked(a.ctx, a.events)
+		close(a.ready)
+	}
 }
 
 // newBatch returns an empty batch, reusing a flushed one when possible.
@@ -300,168 +404,328 @@ func (w *BatchWriter) newBatch() *batch {
 	}
 	b.first = time.Now()
 	b.full = false
-	b.result = &batchResult{done: make(chan struct{})}
+	b.inFlight = false
 	return b
 }
+
+// idleRelease is how long the flusher waits, with nothing to write, before it
+// lets the driver give back what it keeps for the next batch (PostgreSQL: a
+// connection with a transaction already open). Under load that saves a round
+// trip per batch; an idle writer must not hold it, since an open transaction
+// holds back VACUUM.
+const idleRelease = 100 * time.Millisecond
 
 // run is the flusher goroutine: it writes batches one at a time until Close
 // has begun and nothing is left.
 func (w *BatchWriter) run() {
 	defer close(w.done)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
+	defer w.drv.release()
+	lingerTimer := time.NewTimer(time.Hour)
+	lingerTimer.Stop()
+	defer lingerTimer.Stop()
+	idleTimer := time.NewTimer(time.Hour)
+	idleTimer.Stop()
+	defer idleTimer.Stop()
+	holding := false // the driver may keep something from the last batch
 	for {
-		b, wait, exit := w.next()
+		b, linger, exit := w.next()
 		if exit {
 			return
 		}
 		if b != nil {
 			w.flush(b)
+			holding = true
 			continue
 		}
-		var tick <-chan time.Time
-		if wait > 0 {
-			timer.Reset(wait)
-			tick = timer.C
+		var tick, idle <-chan time.Time
+		if linger > 0 {
+			lingerTimer.Reset(linger)
+			tick = lingerTimer.C
+		}
+		if holding {
+			idleTimer.Reset(idleRelease)
+			idle = idleTimer.C
 		}
 		select {
 		case <-w.wake:
 		case <-tick:
+		case <-idle:
+			w.drv.release()
+			holding = false
 		case <-w.stop:
 		}
-		timer.Stop()
+		lingerTimer.Stop()
+		idleTimer.Stop()
 	}
 }
 
-// next removes and returns the batch to flush now. If there is none it
-// returns how long until the oldest batch is due (0: no batch at all), and
-// exit once Close has begun and nothing is left.
-func (w *BatchWriter) next() (b *batch, wait time.Duration, exit bool) {
+// next takes the batch to commit now. If there is none it returns how long
+// the oldest batch still lingers (0: no batch at all), and exit once Close
+// has begun and nothing is left.
+func (w *BatchWriter) next() (b *batch, linger time.Duration, exit bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.queue) == 0 {
-		return nil, 0, w.closing
-	}
-	head := w.queue[0]
-	if !head.full && !w.closing && !w.draining {
-		if wait := time.Until(head.first.Add(w.cfg.MaxDelay)); wait > 0 {
-			return nil, wait, false
+	for len(w.queue) > 0 {
+		head := w.queue[0]
+		if w.cfg.MaxDelay > 0 && !head.full && !w.closing && !w.draining &&
+			(w.expected == 0 || len(head.calls) < w.expected) {
+			// Linger from the first row, or from the end of the last commit
+			// if the row waited for it.
+			from := head.first
+			if w.freeAt.After(from) {
+				from = w.freeAt
+			}
+			if wait := time.Until(from.Add(w.cfg.MaxDelay)); wait > 0 {
+				return nil, wait, false
+			}
 		}
+		w.queue[0] = nil
+		w.queue = w.queue[1:]
+		// From now on no caller adds rows to head or withdraws from it: the
+		// flusher owns it until it delivers every call's verdict.
+		head.inFlight = true
+		if w.dropWithdrawnLocked(head) > 0 {
+			return head, 0, false
+		}
+		w.recycleLocked(head)
 	}
-	// Pop the head. Once out of the queue no caller can add rows to it, so
-	// the flusher reads it without the lock.
-	copy(w.queue, w.queue[1:])
-	w.queue[len(w.queue)-1] = nil
-	w.queue = w.queue[:len(w.queue)-1]
-	return head, 0, false
+	return nil, 0, w.closing
 }
 
-// flush writes b, recycles it and reports the outcome to its callers, in
-// that order, so that a caller that sees its result also sees Stats count it.
-func (w *BatchWriter) flush(b *batch) {
-	n := b.rows.len()
-	err := w.commit(b)
-	if err == nil {
-		w.batches.Add(1)
-		w.rows.Add(int64(n))
-	} else {
-		w.failures.Add(1)
-		w.logger.LogAttrs(w.ctx, slog.LevelError, "batch write failed",
-			slog.Int("rows", n), slog.Any("error", err))
+// dropWithdrawnLocked removes the rows of withdrawn calls from b and returns
+// how many calls remain. Callers hold w.mu.
+func (w *BatchWriter) dropWithdrawnLocked(b *batch) int {
+	live := b.calls[:0]
+	for _, c := range b.calls {
+		if !c.withdrawn {
+			live = append(live, c)
+		}
 	}
-	res := b.result
+	if len(live) == len(b.calls) {
+		return len(live)
+	}
+	clear(b.calls[len(live):])
+	b.calls = live
+	spans := make([]*rowSpan, len(live))
+	for i, c := range live {
+		spans[i] = &c.span
+	}
+	b.rows.keep(spans)
+	return len(live)
+}
 
-	w.mu.Lock()
-	w.pending -= n
+// recycleLocked keeps b's buffers for a later batch. Callers hold w.mu.
+func (w *BatchWriter) recycleLocked(b *batch) {
 	b.rows.reset()
-	b.result = nil
+	clear(b.calls)
+	b.calls = b.calls[:0]
 	if len(w.free) < maxFreeBatches {
 		w.free = append(w.free, b)
 	}
-	if w.roomWaiters > 0 {
-		close(w.room)
-		w.room = make(chan struct{})
-	}
-	w.mu.Unlock()
-
-	res.err = err
-	close(res.done)
 }
 
-// commit writes b in one transaction, retrying transient failures with
-// exponential backoff up to maxAttempts times.
-func (w *BatchWriter) commit(b *batch) error {
+// flush commits b, retrying failures worth retrying while any of its callers
+// still waits, and delivers every call's verdict.
+func (w *BatchWriter) flush(b *batch) {
 	delay := retryBaseDelay
+	var last error
 	for attempt := 1; ; attempt++ {
-		if err := w.ctx.Err(); err != nil {
-			return fmt.Errorf("%w before the batch was written: %w", ErrClosed, err)
-		}
-		ctx, cancel := context.WithTimeout(w.ctx, attemptTimeout)
-		err := w.drv.insertBatch(ctx, &b.rows)
-		timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if errors.Is(err, ErrOutcomeUnknown) {
-			return fmt.Errorf("write batch of %d events: %w", b.rows.len(), err)
+		// Callers whose context has ended get their answer now: not stored.
+		deadline, live := w.expire(b, last, false)
+		if live == 0 {
+			w.finish(b, nil)
+			return
 		}
 		if w.ctx.Err() != nil {
-			return fmt.Errorf("%w while the batch was being written (not committed): %w", ErrClosed, err)
+			w.finish(b, fmt.Errorf("%w before the batch was written", ErrClosed))
+			return
 		}
-		retryable := timedOut || w.drv.transient(err)
-		if !retryable || attempt == maxAttempts {
-			return fmt.Errorf("write batch of %d events (attempt %d): %w", b.rows.len(), attempt, err)
+		rows := b.rows.len()
+		// An attempt cut off by its deadline is worth another one.
+		retryable, err := w.attempt(b, deadline)
+		if errors.Is(err, ErrOutcomeUnknown) {
+			err = w.resolve(b, err) // may answer some callers: their rows leave b
+			// So is a COMMIT cut off by a failing connection that proved not
+			// to have committed, whatever the error.
+			retryable = true
+		}
+		if err == nil {
+			w.batches.Add(1)
+			w.rows.Add(int64(rows))
+			w.finish(b, nil)
+			return
+		}
+		last = err
+		switch {
+		case errors.Is(err, ErrOutcomeUnknown):
+			w.finish(b, fmt.Errorf("write batch of %d events: %w", b.rows.len(), err))
+			return
+		case w.ctx.Err() != nil:
+			w.finish(b, fmt.Errorf("%w while the batch was being written (not committed): %w", ErrClosed, err))
+			return
+		case !retryable && !w.drv.transient(err):
+			w.failures.Add(1)
+			w.logger.LogAttrs(w.ctx, slog.LevelError, "batch write failed",
+				slog.Int("rows", b.rows.len()), slog.Any("error", err))
+			w.finish(b, fmt.Errorf("write batch of %d events (attempt %d): %w", b.rows.len(), attempt, err))
+			return
 		}
 		w.retries.Add(1)
 		w.logger.LogAttrs(w.ctx, slog.LevelWarn, "batch write failed, retrying",
 			slog.Int("rows", b.rows.len()), slog.Int("attempt", attempt),
 			slog.Duration("backoff", delay), slog.Any("error", err))
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-w.ctx.Done():
-			t.Stop()
+		// Back off, but not past the earliest deadline: that caller is
+		// answered at the top of the loop.
+		wait := delay
+		if !deadline.IsZero() {
+			wait = min(wait, time.Until(deadline))
+		}
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-w.ctx.Done():
+				t.Stop()
+			}
 		}
 		delay = min(2*delay, retryMaxDelay)
 	}
 }
 
-// Drain makes the writer flush every batch as soon as it has rows instead of
-// waiting up to MaxDelay for it to fill, while still accepting writes. Call it
-// when shutdown begins: the requests still in flight are then acknowledged
-// promptly, before the HTTP server's shutdown deadline, whatever MaxDelay is.
-// Drain is idempotent; Close implies it.
+// resolve goes on asking the database for the outcome of b's cut-off COMMIT
+// (err) while some of b's callers still wait; those whose context ends first
+// are told that the outcome is unknown. It returns nil if the transaction
+// committed, ErrOutcomeUnknown if nobody waits any more (or Close gave up), or
+// the reason it did not commit.
+func (w *BatchWriter) resolve(b *batch, err error) error {
+	for errors.Is(err, ErrOutcomeUnknown) {
+		deadline, live := w.expire(b, err, true)
+		if live == 0 || w.ctx.Err() != nil {
+			return err
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(attemptTimeout)
+		}
+		ctx, cancel := context.WithDeadline(w.resolving, deadline)
+		err = w.drv.resolve(ctx, err)
+		cancel()
+	}
+	return err
+}
+
+// expire answers the calls of b whose context has ended, drops their rows,
+// and returns the earliest deadline among the remaining calls (zero if none
+// has one) and how many remain. The answer is ErrUnavailable wrapping last,
+// or, if unknown is set, last itself: the outcome of b's commit is unknown.
+func (w *BatchWriter) expire(b *batch, last error, unknown bool) (deadline time.Time, live int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	removed := 0
+	for _, c := range b.calls {
+		if c.ctx.Err() == nil {
+			continue
+		}
+		c.withdrawn = true
+		if unknown {
+			c.err = fmt.Errorf("write batch of %d events: %w", b.rows.len(), last)
+		} else {
+			c.err = w.unavailable(c.ctx, last)
+		}
+		w.pending -= c.span.hi - c.span.lo
+		removed++
+		close(c.done)
+	}
+	if removed > 0 {
+		w.dropWithdrawnLocked(b)
+		w.admitLocked()
+	}
+	for _, c := range b.calls {
+		if d, ok := c.ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
+			deadline = d
+		}
+	}
+	return deadline, len(b.calls)
+}
+
+// attempt writes b once and reports whether its time ran out. It ends before
+// deadline (the earliest of its callers'), leaving time to resolve a COMMIT
+// that the end cut off; a COMMIT cut off earlier is resolved until deadline.
+func (w *BatchWriter) attempt(b *batch, deadline time.Time) (timedOut bool, err error) {
+	if deadline.IsZero() {
+		deadline = time.Now().Add(attemptTimeout + ResolveTimeout)
+	}
+	// A quarter of the remaining time, at most ResolveTimeout, is kept for
+	// learning the fate of a COMMIT that the attempt's end cuts off.
+	reserve := max(0, min(ResolveTimeout, time.Until(deadline)/4))
+	ctx, cancel := context.WithDeadline(w.ctx, deadline.Add(-reserve))
+	defer cancel()
+	resolveCtx, cancelResolve := context.WithDeadline(w.resolving, deadline)
+	defer cancelResolve()
+	err = w.drv.insertBatch(ctx, &b.rows, resolveCtx)
+	return err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded), err
+}
+
+// finish delivers err (nil: committed) to every call left in b, releases its
+// rows and recycles it.
+func (w *BatchWriter) finish(b *batch, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.pending -= b.rows.len()
+	for _, c := range b.calls {
+		c.err = err
+		close(c.done)
+	}
+	w.admitLocked()
+	// Callers acknowledged now that wait for their answer before writing
+	// again (closed loop) come back at once; a linger waits for them.
+	w.expected = len(b.calls)
+	for _, q := range w.queue {
+		w.expected += len(q.calls)
+	}
+	w.freeAt = time.Now()
+	w.recycleLocked(b)
+}
+
+// Drain makes the writer commit every batch without lingering (MaxDelay),
+// while still accepting writes. Call it when shutdown begins: the requests
+// still in flight are then acknowledged promptly, before the HTTP server's
+// shutdown deadline. Drain is idempotent; Close implies it.
 func (w *BatchWriter) Drain() {
 	w.mu.Lock()
 	w.draining = true
 	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	w.poke()
 }
 
 // Close stops intake (later writes return ErrClosed), writes every batch still
 // pending and waits for the flusher to return. If ctx ends first, Close
 // cancels the batch in flight, fails the remaining ones with an error wrapping
-// ErrClosed, waits for the flusher and returns ctx's error. Close may be
-// called more than once and from several goroutines.
+// ErrClosed, waits for the flusher (at most ResolveTimeout more) and returns
+// ctx's error. Close may be called more than once and from several goroutines.
 func (w *BatchWriter) Close(ctx context.Context) error {
 	w.closeOnce.Do(func() {
 		w.mu.Lock()
 		w.closing = true
+		for _, a := range w.waiters {
+			a.closed = true
+			close(a.ready)
+		}
+		w.waiters = nil
 		w.mu.Unlock()
 		close(w.stop)
 	})
 	select {
 	case <-w.done:
 		w.cancel()
+		w.stopResolving()
 		return nil
 	case <-ctx.Done():
 		w.cancel()
+		// A COMMIT cut off now still gets ResolveTimeout to be resolved.
+		t := time.AfterFunc(ResolveTimeout, w.stopResolving)
 		<-w.done
+		t.Stop()
+		w.stopResolving()
 		return fmt.Errorf("close batch writer: %w", ctx.Err())
 	}
 }
@@ -476,6 +740,7 @@ func (w *BatchWriter) Stats() BatchStats {
 		Rows:     w.rows.Load(),
 		Retries:  w.retries.Load(),
 		Failures: w.failures.Load(),
+		Expired:  w.expired.Load(),
 		Rejected: w.rejected.Load(),
 		Pending:  pending,
 	}

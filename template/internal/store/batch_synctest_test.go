@@ -12,8 +12,9 @@ import (
 )
 
 // These tests run the writer inside a synctest bubble: time is fake and only
-// advances when every goroutine in the bubble is blocked, so the size-or-time
-// flush rule is checked to the nanosecond without a single real sleep.
+// advances when every goroutine in the bubble is blocked, so when batches are
+// committed, and how deadlines bound retries, is checked to the nanosecond
+// without a single real sleep. More of them: group_commit_synctest_test.go.
 
 // writeAsync starts a Write and returns the channel its result arrives on.
 func writeAsync(w *BatchWriter, n int, tag string) <-chan error {
@@ -78,71 +79,6 @@ func TestFlushAfterMaxDelayFromFirstRow(t *testing.T) {
 		}
 		if err := <-second; err != nil {
 			t.Fatal(err)
-		}
-	})
-}
-
-func TestCallIsNeverSplitAcrossBatches(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		fake := &fakeDriver{}
-		const delay = 10 * time.Millisecond
-		w := newBatchWriter(fake, BatchConfig{MaxBatch: 10, MaxDelay: delay})
-		defer closeWriter(t, w)
-		start := time.Now()
-
-		a := writeAsync(w, 7, "a")
-		synctest.Wait()
-		b := writeAsync(w, 5, "b") // does not fit: a's batch is flushed now, b starts the next
-		synctest.Wait()
-		time.Sleep(delay) // b's batch is flushed by time
-		synctest.Wait()
-		c := writeAsync(w, 25, "c") // larger than MaxBatch: a batch of its own, flushed now
-		synctest.Wait()
-		for _, r := range []<-chan error{a, b, c} {
-			if err := <-r; err != nil {
-				t.Fatal(err)
-			}
-		}
-		got := fake.records()
-		want := []flushRecord{
-			{at: start, rows: 7},
-			{at: start.Add(delay), rows: 5},
-			{at: start.Add(delay), rows: 25},
-		}
-		if len(got) != len(want) {
-			t.Fatalf("flushes = %v, want %v", got, want)
-		}
-		for i := range want {
-			if got[i].rows != want[i].rows || !got[i].at.Equal(want[i].at) {
-				t.Fatalf("flushes = %v, want %v", got, want)
-			}
-		}
-	})
-}
-
-func TestRetriesBackOffAndStop(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		fake := &fakeDriver{fail: func(int) error { return errFakeTransient }}
-		w := newBatchWriter(fake, BatchConfig{MaxBatch: 1})
-		defer closeWriter(t, w)
-		start := time.Now()
-
-		err := w.Write(context.Background(), events(1, "doomed"))
-		if !errors.Is(err, errFakeTransient) {
-			t.Fatalf("Write = %v, want the transient error once retries are exhausted", err)
-		}
-		if calls := fake.callCount(); calls != maxAttempts {
-			t.Fatalf("%d attempts, want %d", calls, maxAttempts)
-		}
-		var backoff time.Duration
-		for d, i := retryBaseDelay, 1; i < maxAttempts; d, i = min(2*d, retryMaxDelay), i+1 {
-			backoff += d
-		}
-		if elapsed := time.Since(start); elapsed != backoff {
-			t.Fatalf("retries took %v of fake time, want the backoff sum %v", elapsed, backoff)
-		}
-		if st := w.Stats(); st.Retries != maxAttempts-1 || st.Failures != 1 {
-			t.Fatalf("Stats = %+v, want %d retries and 1 failure", st, maxAttempts-1)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,13 +26,22 @@ type fakeDriver struct {
 	// fail returns the error to inject into the n-th insertBatch call
 	// (counting from 1), or nil to let it through.
 	fail func(n int) error
-	// gate, if set, makes every insertBatch wait for one value from it.
-	gate chan struct{}
+	// gate, if set, makes every insertBatch wait for one value from it, or
+	// for its context to end unless ignoreCtx is set (a commit that finishes
+	// whatever the deadline).
+	gate      chan struct{}
+	ignoreCtx bool
+	// keepRows records the payloads committed, for payloads.
+	keepRows bool
+	// resolveFn, if set, answers resolve.
+	resolveFn func(ctx context.Context, err error) error
 
-	mu      sync.Mutex
-	calls   int
-	flushes []flushRecord
-	stored  int64
+	mu        sync.Mutex
+	calls     int
+	flushes   []flushRecord
+	stored    int64
+	deadlines []time.Time // of every attempt's context
+	rows      []string    // payloads committed, in order
 }
 
 type flushRecord struct {
@@ -39,16 +49,23 @@ type flushRecord struct {
 	rows int
 }
 
-func (f *fakeDriver) insertBatch(ctx context.Context, rows *rowBuffer) error {
+func (f *fakeDriver) insertBatch(ctx context.Context, rows *rowBuffer, resolveCtx context.Context) error {
 	f.mu.Lock()
 	f.calls++
 	n := f.calls
+	if d, ok := ctx.Deadline(); ok {
+		f.deadlines = append(f.deadlines, d)
+	}
 	f.mu.Unlock()
 	if f.gate != nil {
-		select {
-		case <-f.gate:
-		case <-ctx.Done():
-			return ctx.Err()
+		if f.ignoreCtx {
+			<-f.gate
+		} else {
+			select {
+			case <-f.gate:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 	}
 	if f.fail != nil {
@@ -57,19 +74,38 @@ func (f *fakeDriver) insertBatch(ctx context.Context, rows *rowBuffer) error {
 		}
 	}
 	if f.inner != nil {
-		if err := f.inner.insertBatch(ctx, rows); err != nil {
+		if err := f.inner.insertBatch(ctx, rows, resolveCtx); err != nil {
 			return err
 		}
 	}
 	f.mu.Lock()
+	for i := range rows.len() * btoi(f.keepRows) {
+		f.rows = append(f.rows, string(rows.payload(i)))
+	}
 	f.flushes = append(f.flushes, flushRecord{at: time.Now(), rows: rows.len()})
 	f.stored += int64(rows.len())
 	f.mu.Unlock()
 	return nil
 }
 
-func (f *fakeDriver) insertOne(ctx context.Context, kind string, payload []byte) error {
-	return f.insertBatch(ctx, &rowBuffer{kinds: []string{kind}, ends: []int{len(payload)}, data: payload})
+func (f *fakeDriver) resolve(ctx context.Context, err error) error {
+	if f.resolveFn != nil {
+		return f.resolveFn(ctx, err)
+	}
+	if f.inner != nil {
+		return f.inner.resolve(ctx, err)
+	}
+	return err
+}
+
+func (f *fakeDriver) release() {
+	if f.inner != nil {
+		f.inner.release()
+	}
+}
+
+func (f *fakeDriver) insertTx(ctx context.Context, rows *rowBuffer) error {
+	return f.insertBatch(ctx, rows, ctx)
 }
 
 func (f *fakeDriver) transient(err error) bool {
@@ -98,6 +134,25 @@ func (f *fakeDriver) records() []flushRecord {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]flushRecord(nil), f.flushes...)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (f *fakeDriver) payloads() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.rows...)
+}
+
+func (f *fakeDriver) attemptDeadlines() []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Time(nil), f.deadlines...)
 }
 
 func (f *fakeDriver) callCount() int {
@@ -347,26 +402,69 @@ func TestTryWriteRefusesWhenFullAndWriteWaits(t *testing.T) {
 	}
 }
 
-// TestCancelledCallerStillWritesOnce documents what a caller whose context
-// ends after its events were queued can rely on: it gets ctx.Err() at once,
-// and its events are written with their batch, exactly once.
-func TestCancelledCallerStillWritesOnce(t *testing.T) {
+// TestCallerCancelledDuringCommitGetsTheTruth: a caller whose context ends
+// while the commit of its batch is in flight waits for that commit, so that
+// its answer is the truth: here the commit succeeds, so nil, and the rows are
+// stored once.
+func TestCallerCancelledDuringCommitGetsTheTruth(t *testing.T) {
 	db := openTestDB(t)
 	fake := &fakeDriver{inner: db.drv, gate: make(chan struct{})}
-	w := newBatchWriter(fake, BatchConfig{MaxDelay: time.Millisecond})
+	w := newBatchWriter(fake, BatchConfig{})
+	defer closeWriter(t, w)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- w.Write(ctx, events(3, "abandoned")) }()
+	go func() { done <- w.Write(ctx, events(3, "in-flight")) }()
 	waitFor(func() bool { return fake.callCount() == 1 })
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("Write whose context ended = %v, want context.Canceled", err)
+	select {
+	case err := <-done:
+		t.Fatalf("Write returned %v while its commit was still in flight", err)
+	case <-time.After(10 * time.Millisecond):
 	}
 	close(fake.gate)
-	closeWriter(t, w)
+	if err := <-done; err != nil {
+		t.Fatalf("Write whose commit succeeded after its context ended = %v, want nil", err)
+	}
 	if got := countEvents(t, db); got != 3 {
-		t.Fatalf("table holds %d rows, want the 3 abandoned rows written once", got)
+		t.Fatalf("table holds %d rows, want the 3 rows written once", got)
+	}
+}
+
+// TestCallerCancelledWhileQueuedIsWithdrawn: a caller whose context ends
+// before its batch is taken gets ErrUnavailable at once, and its rows are
+// never written; its batch-mates are.
+func TestCallerCancelledWhileQueuedIsWithdrawn(t *testing.T) {
+	db := openTestDB(t)
+	fake := &fakeDriver{inner: db.drv, gate: make(chan struct{})}
+	w := newBatchWriter(fake, BatchConfig{})
+	defer closeWriter(t, w)
+
+	first := make(chan error, 1)
+	go func() { first <- w.Write(context.Background(), events(1, "first")) }()
+	waitFor(func() bool { return fake.callCount() == 1 }) // in flight, held by the gate
+
+	ctx, cancel := context.WithCancel(context.Background())
+	leaving := make(chan error, 1)
+	go func() { leaving <- w.Write(ctx, events(2, "leaving")) }()
+	staying := make(chan error, 1)
+	go func() { staying <- w.Write(context.Background(), events(4, "staying")) }()
+	waitFor(func() bool { return w.Stats().Pending == 7 })
+	cancel()
+	if err := <-leaving; !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("queued Write whose context ended = %v, want ErrUnavailable wrapping context.Canceled", err)
+	}
+	close(fake.gate)
+	for _, ch := range []chan error{first, staying} {
+		if err := <-ch; err != nil {
+			t.Fatalf("Write: %v", err)
+		}
+	}
+	if got := countEvents(t, db); got != 5 {
+		t.Fatalf("table holds %d rows, want 5 (the withdrawn 2 never written)", got)
+	}
+	if st := w.Stats(); st.Expired != 1 || st.Pending != 0 || st.Rows != 5 {
+		t.Fatalf("Stats = %+v, want 1 expired call, 5 rows, none pending", st)
 	}
 }
 
@@ -388,6 +486,12 @@ func TestInvalidEventsAreRefused(t *testing.T) {
 		"nul escape": {
 			{Kind: "k", Payload: json.RawMessage(`"a\u0000b"`)},
 		},
+		"nul escape in a key": {
+			{Kind: "k", Payload: json.RawMessage(`{"\u0000":1}`)},
+		},
+		"nul escape after an escaped backslash": {
+			{Kind: "k", Payload: json.RawMessage(`["C:\\\u0000"]`)},
+		},
 		"nul in kind": {
 			{Kind: "a\x00b"},
 		},
@@ -401,8 +505,14 @@ func TestInvalidEventsAreRefused(t *testing.T) {
 			t.Errorf("%s: Write = %v, want ErrInvalidEvent", name, err)
 		}
 	}
-	if err := w.Write(context.Background(), events(4, "big")); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("Write of more events than MaxPending = %v, want ErrTooLarge", err)
+	if err := w.Write(context.Background(), events(3, "big")); !errors.Is(err, ErrTooLarge) ||
+		!strings.Contains(err.Error(), "at most 2") {
+		t.Errorf("Write of more events than MaxBatch = %v, want ErrTooLarge naming the limit", err)
+	}
+	// An escaped backslash followed by u0000 is text, not a NUL: valid.
+	path := Event{Kind: "path", Payload: json.RawMessage(`{"path":"C:\\u0000"}`)}
+	if err := w.Write(context.Background(), []Event{path}); err != nil {
+		t.Errorf(`Write of {"path":"C:\\u0000"} = %v, want nil (no NUL in it)`, err)
 	}
 	if err := w.Write(context.Background(), nil); err != nil {
 		t.Errorf("Write of no events = %v, want nil", err)
@@ -411,8 +521,8 @@ func TestInvalidEventsAreRefused(t *testing.T) {
 	if err := w.Write(context.Background(), []Event{noPayload}); err != nil {
 		t.Errorf("Write of an event without payload = %v, want nil (stored as null)", err)
 	}
-	if n := fake.callCount(); n != 1 {
-		t.Fatalf("driver saw %d batches, want only the valid one", n)
+	if n := fake.callCount(); n != 2 {
+		t.Fatalf("driver saw %d batches, want only the 2 valid ones", n)
 	}
 }
 
@@ -428,11 +538,11 @@ func TestBuffersAreReused(t *testing.T) {
 		evs := events(n, "reuse")
 		ctx := context.Background()
 		return testing.AllocsPerRun(50, func() {
-			res, err := w.enqueue(ctx, evs, true) // a full batch: flushed at once
+			c, err := w.enqueue(ctx, evs, true) // a full batch: flushed at once
 			if err != nil {
 				t.Fatal(err)
 			}
-			<-res.done
+			<-c.done
 		})
 	}
 	small, large := allocs(10), allocs(1000)

@@ -4,90 +4,77 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
-// BenchmarkInsert compares the batch writer with one autocommitted INSERT per
-// row, on the database the service was generated for (PostgreSQL needs
-// TEST_POSTGRES_URL or DATABASE_URL). Every operation stores `rows` rows and
-// reports rows/s; compare the modes with
+// BenchmarkInsert measures what request handlers see: each of `writers`
+// goroutines stores one row per call and waits for it before making the next
+// call (a closed loop), as POST /v1/events with one event does. It runs on the
+// database the service was generated for (PostgreSQL needs TEST_POSTGRES_URL
+// or DATABASE_URL). One operation is one call, that is one row.
+//
+//   - mode=pertx is the baseline without a batch writer: every call is a
+//     transaction of its own (DB.Insert: one autocommitted INSERT), from
+//     `writers` goroutines at once.
+//   - mode=batched sends every call through one BatchWriter with the default
+//     configuration (group commit, no linger).
+//   - mode=linger is mode=batched with the opt-in linger MaxDelay = 1ms.
+//
+// It reports rows/s and, for batched, rows/commit (the mean batch size).
+// Compare the modes with
 //
 //	go test -run '^$' -bench Insert -count 6 ./internal/store | tee new.txt
-//	benchstat -col /mode new.txt
+//	go tool benchstat -col /mode new.txt
 //
-// writers=1 is one caller with rows to store: mode=autocommit inserts them one
-// statement (one transaction, one fsync) per row; mode=batched hands them to
-// BatchWriter.Write in one call. writers=8 is eight callers sharing the rows,
-// each storing one row per call and waiting for it, like eight busy request
-// handlers: mode=autocommit runs their INSERTs concurrently, mode=batched
-// lets the writer merge their rows into shared transactions.
+// -short keeps 1 and 8 writers (make bench-smoke).
 func BenchmarkInsert(b *testing.B) {
-	type shape struct{ rows, writers int }
-	shapes := []shape{
-		{rows: 1, writers: 1},
-		{rows: 100, writers: 1},
-		{rows: 10_000, writers: 1},
-		{rows: 10_000, writers: 8},
-		{rows: 10_000, writers: 256},
+	counts := []int{1, 8, 64, 256}
+	if testing.Short() {
+		counts = counts[:2]
 	}
-	for _, s := range shapes {
-		name := "rows=" + strconv.Itoa(s.rows) + "/writers=" + strconv.Itoa(s.writers)
-		b.Run(name+"/mode=autocommit", func(b *testing.B) { benchAutocommit(b, s.rows, s.writers) })
-		b.Run(name+"/mode=batched", func(b *testing.B) { benchBatched(b, s.rows, s.writers) })
-	}
-}
-
-func benchAutocommit(b *testing.B, rows, writers int) {
-	db := openTestDB(b)
-	evs := events(rows, "bench")
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		runWriters(b, writers, rows, func(i int) error {
-			return db.drv.insertOne(ctx, evs[i].Kind, evs[i].Payload)
-		})
-	}
-	reportRows(b, rows)
-}
-
-func benchBatched(b *testing.B, rows, writers int) {
-	db := openTestDB(b)
-	w := NewBatchWriter(db, BatchConfig{})
-	defer closeWriter(b, w)
-	evs := events(rows, "bench")
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if writers == 1 {
-			if err := w.Write(ctx, evs); err != nil {
-				b.Fatal(err)
-			}
-			continue
+	for _, writers := range counts {
+		for _, mode := range []string{"pertx", "batched", "linger"} {
+			b.Run("writers="+strconv.Itoa(writers)+"/mode="+mode, func(b *testing.B) {
+				db := openTestDB(b) // a new database for each run, closed after it
+				if mode == "pertx" {
+					closedLoop(b, writers, db.Insert)
+					return
+				}
+				var cfg BatchConfig
+				if mode == "linger" {
+					cfg.MaxDelay = time.Millisecond
+				}
+				w := NewBatchWriter(db, cfg)
+				defer closeWriter(b, w)
+				closedLoop(b, writers, w.Write)
+				if st := w.Stats(); st.Batches > 0 {
+					b.ReportMetric(float64(st.Rows)/float64(st.Batches), "rows/commit")
+				}
+			})
 		}
-		runWriters(b, writers, rows, func(i int) error { return w.Write(ctx, evs[i:i+1]) })
 	}
-	reportRows(b, rows)
 }
 
-// runWriters calls write(i) for every i in [0, rows), split over writers
-// goroutines, and fails b on the first error.
-func runWriters(b *testing.B, writers, rows int, write func(i int) error) {
-	if writers == 1 {
-		for i := range rows {
-			if err := write(i); err != nil {
-				b.Fatal(err)
-			}
-		}
-		return
-	}
-	errs := make(chan error, writers)
+// closedLoop runs b.N calls of write, one event each, from `writers`
+// goroutines that each wait for their call before the next. It counts b.N
+// down itself, like testing.B.RunParallel, rather than using b.Loop, which
+// paces one goroutine.
+func closedLoop(b *testing.B, writers int, write func(context.Context, []Event) error) {
+	evs := events(writers, "bench")
+	ctx := context.Background()
+	var next atomic.Int64
 	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	b.ReportAllocs()
+	b.ResetTimer()
 	for g := range writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := g; i < rows; i += writers {
-				if err := write(i); err != nil {
+			for next.Add(1) <= int64(b.N) {
+				if err := write(ctx, evs[g:g+1]); err != nil {
 					errs <- err
 					return
 				}
@@ -95,12 +82,10 @@ func runWriters(b *testing.B, writers, rows int, write func(i int) error) {
 		}()
 	}
 	wg.Wait()
+	b.StopTimer()
 	close(errs)
 	if err := <-errs; err != nil {
 		b.Fatal(err)
 	}
-}
-
-func reportRows(b *testing.B, rows int) {
-	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

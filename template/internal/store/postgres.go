@@ -26,29 +26,61 @@ var postgresMigrations embed.FS
 // per database; services sharing a database merely take turns.
 const migrationLockKey int64 = 0x676f70657266
 
-// resolveTimeout bounds how long insertBatch tries to learn the fate of a
-// transaction whose COMMIT was cut off, before reporting ErrOutcomeUnknown.
-const resolveTimeout = 10 * time.Second
+// postgresInsertSQL inserts rows given as two arrays, kinds and payloads: one
+// statement for any number of rows, sent in binary array encoding. A
+// multi-row INSERT rather than COPY: COPY cannot share a round trip with
+// other statements, and for the batch sizes the writer forms (at most
+// BatchConfig.MaxBatch rows) the two are equally fast.
+const postgresInsertSQL = `INSERT INTO events (kind, payload) SELECT * FROM unnest($1::text[], $2::jsonb[])`
 
-// postgresDriver writes batches with COPY through a pgxpool.Pool.
+// postgresXactIDSQL returns the id of the open transaction, assigning one.
+const postgresXactIDSQL = `SELECT pg_current_xact_id()::text`
+
+// postgresInsertOneSQL inserts one row: what a handler without a batch
+// writer sends for one event.
+const postgresInsertOneSQL = `INSERT INTO events (kind, payload) VALUES ($1, $2)`
+
+// defaultConnectTimeout bounds one connection attempt when the database URL
+// sets no connect_timeout (see openDriver).
+const defaultConnectTimeout = 5 * time.Second
+
+// postgresDriver writes batches through a pgxpool.Pool.
 //
-// COPY rather than a multi-row INSERT or a pgx.Batch of INSERTs: COPY streams
-// the rows in one protocol message sequence with binary encoding and no
-// per-row statement execution, so it is the fastest way to load rows, and the
-// events table needs no ON CONFLICT clause (ids come from the identity
-// column), which is the one thing COPY cannot do.
+// Exactly-once under connection failures: the id of a batch's transaction is
+// known before its COMMIT is sent. If the connection fails while COMMIT is in
+// flight, the client cannot know whether the server committed, so insertBatch
+// asks the server with pg_xact_status on a fresh connection: committed means
+// success, aborted means a retry cannot duplicate anything, and anything else
+// ends as ErrOutcomeUnknown rather than as a guess.
 //
-// Exactly-once under connection failures: before COMMIT, insertBatch reads the
-// transaction id. If the connection fails while COMMIT is in flight, the
-// client cannot know whether the server committed, so insertBatch asks the
-// server with pg_xact_status on a fresh connection: committed means success,
-// aborted means a retry cannot duplicate anything, and anything else ends as
-// ErrOutcomeUnknown rather than as a guess.
+// One round trip per batch: a batch's rows, its COMMIT and the BEGIN of the
+// next transaction, with that transaction's id, travel together, so the
+// next batch goes into a transaction whose id is already known (primed). A
+// writer that has been idle for a moment pays one more round trip to open
+// one (release gives it back, since an open transaction with an id holds back
+// VACUUM's horizon).
 type postgresDriver struct {
 	pool *pgxpool.Pool
-	// commit commits tx; tests replace it to simulate a connection lost
-	// during COMMIT. It is tx.Commit in production.
-	commit func(ctx context.Context, tx pgx.Tx) error
+	// send writes rows into the transaction open on conn, commits it and
+	// opens the next one; tests replace it to simulate a connection lost in
+	// that round trip. It is sendBatch in production.
+	send func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) (sent, error)
+	// primed is the transaction opened for the next batch, or nil. Only the
+	// batch writer's flusher goroutine uses it (insertBatch, release).
+	primed *primedTx
+}
+
+// primedTx is an open transaction on a connection taken from the pool.
+type primedTx struct {
+	conn *pgxpool.Conn
+	xid  string // its transaction id
+	pid  uint32 // the server process of conn
+}
+
+// sent is what sendBatch learnt before it returned.
+type sent struct {
+	committed bool   // COMMIT answered COMMIT
+	next      string // the id of the transaction opened after it; "" if none
 }
 
 func openDriver(ctx context.Context, databaseURL string, logger *slog.Logger) (_ driver, err error) {
@@ -61,14 +93,21 @@ func openDriver(ctx context.Context, databaseURL string, logger *slog.Logger) (_
 		// pgconn's parse errors never include the password.
 		return nil, fmt.Errorf("parse postgres URL: %w", err)
 	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// pgx's default is no limit (the URL's connect_timeout sets one).
+		// pgxpool finishes a connection attempt in the background even after
+		// the request that started it gave up, so against a server that
+		// accepts connections and never answers (a black hole) every pool
+		// slot would end up in an attempt that never ends, and the pool
+		// could not connect again once the server is back.
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
+	cfg.ConnConfig.Tracer = queryTracer(ctx) // postgres_tracer*.go
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create postgres pool: %w", err)
 	}
-	d := &postgresDriver{
-		pool:   pool,
-		commit: func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) },
-	}
+	d := &postgresDriver{pool: pool, send: sendBatch}
 	defer func() {
 		if err != nil {
 			pool.Close()
@@ -158,53 +197,169 @@ func applyPostgresMigration(ctx context.Context, conn *pgx.Conn, m migration) (a
 	return true, nil
 }
 
-// insertBatch copies rows into events in one transaction; see postgresDriver
-// for what happens when the connection fails during COMMIT.
-func (d *postgresDriver) insertBatch(ctx context.Context, rows *rowBuffer) error {
-	tx, err := d.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+// insertBatch writes rows in one transaction: the primed one, or one it
+// opens first. See postgresDriver for the round trips and for what happens
+// when the connection fails.
+func (d *postgresDriver) insertBatch(ctx context.Context, rows *rowBuffer, resolveCtx context.Context) error {
+	tx := d.primed
+	d.primed = nil
+	if tx == nil {
+		var err error
+		if tx, err = d.begin(ctx); err != nil {
+			return err // nothing was written
+		}
 	}
-	// Rollback is a no-op after a commit; after a failure it ends the
-	// transaction, or closes a broken connection so the pool drops it.
-	defer func() { _ = tx.Rollback(ctx) }()
-
-	var xid string
-	if err := tx.QueryRow(ctx, `SELECT pg_current_xact_id()::text`).Scan(&xid); err != nil {
-		return fmt.Errorf("read transaction id: %w", err)
-	}
-	pid := tx.Conn().PgConn().PID()
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"kind", "payload"},
-		&copySource{rows: rows}); err != nil {
-		return fmt.Errorf("copy events: %w", err)
-	}
-	err = d.commit(ctx, tx)
-	if err == nil {
+	conn := tx.conn.Conn()
+	res, err := d.send(ctx, conn, rows)
+	switch {
+	case res.committed:
+		if res.next != "" && conn.PgConn().TxStatus() == 'T' {
+			d.primed = &primedTx{conn: tx.conn, xid: res.next, pid: tx.pid}
+			return nil
+		}
+		endTransaction(ctx, conn)
+		tx.conn.Release()
 		return nil
+	case refused(err):
+		endTransaction(ctx, conn)
+		tx.conn.Release()
+		return err
 	}
-	if commitNotSent(err) {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return d.resolveCommit(ctx, xid, pid, err)
+	// The connection failed somewhere in the round trip that carried COMMIT.
+	tx.conn.Release() // the pool drops it: broken, or inside a transaction
+	return d.resolveCommit(resolveCtx, tx.xid, tx.pid, err)
 }
 
-// commitNotSent reports whether err from COMMIT proves that the transaction
-// did not commit: the server answered with an error or a rollback, or pgx
-// sent nothing.
-func commitNotSent(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) ||
-		errors.Is(err, pgx.ErrTxCommitRollback) ||
-		errors.Is(err, pgx.ErrTxClosed) ||
-		pgconn.SafeToRetry(err)
+// begin takes a connection and opens a transaction on it, learning its id:
+// one round trip.
+func (d *postgresDriver) begin(ctx context.Context) (*primedTx, error) {
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("acquire connection: %w", err)
+	}
+	tx := &primedTx{conn: conn, pid: conn.Conn().PgConn().PID()}
+	batch := &pgx.Batch{}
+	batch.Queue("BEGIN")
+	batch.Queue(postgresXactIDSQL).QueryRow(func(row pgx.Row) error { return row.Scan(&tx.xid) })
+	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
+		endTransaction(ctx, conn.Conn())
+		conn.Release()
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return tx, nil
 }
 
-// resolveCommit learns from the server whether transaction xid, whose COMMIT
-// failed with commitErr on a connection that is now unusable, committed.
-func (d *postgresDriver) resolveCommit(ctx context.Context, xid string, pid uint32, commitErr error) error {
-	// A context of its own: ctx may be the one whose end cut off the COMMIT.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resolveTimeout)
+// sendBatch sends, in one round trip, the INSERT of rows into the
+// transaction open on conn, COMMIT, BEGIN and the new transaction's id. It
+// reports the commit only when COMMIT's own answer arrived; an error after
+// that leaves no next transaction.
+func sendBatch(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) (res sent, err error) {
+	batch := &pgx.Batch{}
+	if rows.len() == 1 {
+		// A lone row (a lone caller) without array parameters: cheaper to
+		// encode and to execute.
+		batch.Queue(postgresInsertOneSQL, rows.kinds[0], rows.payload(0))
+	} else {
+		batch.Queue(postgresInsertSQL, rows.kinds, payloadSlices(rows))
+	}
+	batch.Queue("COMMIT")
+	batch.Queue("BEGIN")
+	batch.Queue(postgresXactIDSQL)
+	results := conn.SendBatch(ctx, batch)
+	defer func() {
+		if cerr := results.Close(); cerr != nil && !res.committed && err == nil {
+			err = cerr
+		}
+	}()
+	tag, err := results.Exec()
+	if err != nil {
+		return res, fmt.Errorf("insert events: %w", err)
+	}
+	if tag.RowsAffected() != int64(rows.len()) {
+		return res, fmt.Errorf("insert events: %d of %d rows inserted", tag.RowsAffected(), rows.len())
+	}
+	if tag, err = results.Exec(); err != nil {
+		return res, fmt.Errorf("commit: %w", err)
+	}
+	if tag.String() != "COMMIT" {
+		return res, fmt.Errorf("commit: %w", pgx.ErrTxCommitRollback)
+	}
+	res.committed = true
+	if _, err := results.Exec(); err == nil {
+		_ = results.QueryRow().Scan(&res.next)
+	}
+	return res, nil
+}
+
+// release gives back the primed transaction and its connection: the batch
+// writer calls it when it has been idle for a while, and when it stops.
+func (d *postgresDriver) release() {
+	tx := d.primed
+	if tx == nil {
+		return
+	}
+	d.primed = nil
+	endTransaction(context.Background(), tx.conn.Conn())
+	tx.conn.Release()
+}
+
+// endTransaction leaves conn outside any transaction, so that the pool can
+// hand it out again, or closes it (the pool then drops it) when a ROLLBACK is
+// impossible or fails.
+func endTransaction(ctx context.Context, conn *pgx.Conn) {
+	if conn.IsClosed() || conn.PgConn().TxStatus() == 'I' {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
+	if _, err := conn.Exec(rctx, "ROLLBACK"); err != nil {
+		_ = conn.Close(rctx)
+	}
+}
+
+// payloadSlices returns the payloads of rows as slices of its buffer (no copy).
+func payloadSlices(rows *rowBuffer) [][]byte {
+	out := make([][]byte, rows.len())
+	for i := range out {
+		out[i] = rows.payload(i)
+	}
+	return out
+}
+
+// insertTx writes rows without the batch writer's machinery: one row as one
+// autocommitted INSERT (one round trip), more rows in a transaction with one
+// INSERT (BEGIN, INSERT and COMMIT: three round trips). This is the baseline.
+func (d *postgresDriver) insertTx(ctx context.Context, rows *rowBuffer) error {
+	if rows.len() == 1 {
+		_, err := d.pool.Exec(ctx, postgresInsertOneSQL, rows.kinds[0], rows.payload(0))
+		return err
+	}
+	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, postgresInsertSQL, rows.kinds, payloadSlices(rows))
+		return err
+	})
+}
+
+// refused reports whether err from the round trip that carried COMMIT proves
+// that the transaction did not commit: the server answered a statement with an
+// error (severity ERROR: the transaction is aborted, and PostgreSQL skips the
+// rest of the round trip), or answered COMMIT with ROLLBACK. Nothing else does:
+// a FATAL error may come from a server process terminated after it committed,
+// and an error that pgconn.SafeToRetry calls safe may not be: once a read on
+// the connection has failed, pgx marks it closed and a later read in the same
+// call fails with "conn closed", a lock error that claims nothing was sent.
+func refused(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.SeverityUnlocalized == "ERROR" || (pgErr.SeverityUnlocalized == "" && pgErr.Severity == "ERROR")
+	}
+	return errors.Is(err, pgx.ErrTxCommitRollback)
+}
+
+// resolveCommit learns from the server, while ctx allows, whether transaction
+// xid, whose COMMIT failed with commitErr on a connection that is now
+// unusable, committed.
+func (d *postgresDriver) resolveCommit(ctx context.Context, xid string, pid uint32, commitErr error) error {
 	delay := 10 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		var status *string // NULL when the id is too old to know: not for ours
@@ -228,36 +383,37 @@ func (d *postgresDriver) resolveCommit(ctx context.Context, xid string, pid uint
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("%w: transaction %s: %w", ErrOutcomeUnknown, xid, commitErr)
+			return &unresolvedCommit{xid: xid, pid: pid, cause: commitErr}
 		}
 		delay = min(2*delay, 500*time.Millisecond)
 	}
 }
 
-// copySource feeds a rowBuffer to CopyFrom without copying it.
-type copySource struct {
-	rows *rowBuffer
-	next int
-	vals [2]any
+// unresolvedCommit is the error of a batch whose COMMIT was cut off and whose
+// outcome the server could not tell in time. It is ErrOutcomeUnknown for
+// errors.Is, and carries what resolve needs to try again.
+type unresolvedCommit struct {
+	xid   string
+	pid   uint32
+	cause error
 }
 
-func (s *copySource) Next() bool {
-	s.next++
-	return s.next <= s.rows.len()
+func (e *unresolvedCommit) Error() string {
+	return fmt.Sprintf("%v: transaction %s: %v", ErrOutcomeUnknown, e.xid, e.cause)
 }
 
-func (s *copySource) Values() ([]any, error) {
-	i := s.next - 1
-	s.vals[0] = s.rows.kinds[i]
-	s.vals[1] = s.rows.payload(i) // []byte is sent to jsonb as JSON text as is
-	return s.vals[:], nil
-}
+func (e *unresolvedCommit) Is(target error) bool { return target == ErrOutcomeUnknown }
 
-func (s *copySource) Err() error { return nil }
+func (e *unresolvedCommit) Unwrap() error { return e.cause }
 
-func (d *postgresDriver) insertOne(ctx context.Context, kind string, payload []byte) error {
-	_, err := d.pool.Exec(ctx, `INSERT INTO events (kind, payload) VALUES ($1, $2)`, kind, payload)
-	return err
+// resolve goes on learning, while ctx allows, the outcome of the commit that
+// err (from insertBatch) left unknown.
+func (d *postgresDriver) resolve(ctx context.Context, err error) error {
+	var u *unresolvedCommit
+	if !errors.As(err, &u) {
+		return err
+	}
+	return d.resolveCommit(ctx, u.xid, u.pid, u.cause)
 }
 
 // transient reports failures after which the transaction certainly did not

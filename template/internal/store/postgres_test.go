@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -184,54 +185,78 @@ func TestPayloadIsStoredAsJSONB(t *testing.T) {
 	}
 }
 
-// cutCommit returns a commit function for postgresDriver that simulates a
-// connection lost while COMMIT was in flight: it first runs before (which may
-// commit, roll back or do nothing) and then reports a network error.
-func cutCommit(before func(ctx context.Context, tx pgx.Tx) error) func(context.Context, pgx.Tx) error {
-	return func(ctx context.Context, tx pgx.Tx) error {
-		if err := before(ctx, tx); err != nil {
-			return err
+// cutOff returns a send function for postgresDriver that simulates a
+// connection lost in the round trip that carries COMMIT: it first runs before
+// on the connection (which may commit, roll back or do nothing) and then
+// reports failure with err.
+func cutOff(before func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) error, err error) func(context.Context, *pgx.Conn, *rowBuffer) (sent, error) {
+	return func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) (sent, error) {
+		if berr := before(ctx, conn, rows); berr != nil {
+			return sent{}, berr
 		}
-		return fmt.Errorf("simulated connection loss: %w", io.ErrUnexpectedEOF)
+		return sent{}, err
 	}
 }
+
+// claimsSafeToRetry is an error that says nothing was sent, like pgconn's lock
+// errors do even after a failed read.
+type claimsSafeToRetry struct{}
+
+func (claimsSafeToRetry) Error() string     { return "conn closed" }
+func (claimsSafeToRetry) SafeToRetry() bool { return true }
 
 // TestCommitCutOff checks the exactly-once guarantee when the answer to
 // COMMIT is lost: the writer must learn the real outcome from the server,
 // acknowledge a transaction that did commit without writing it again, and
 // retry one that did not.
 func TestCommitCutOff(t *testing.T) {
+	lost := fmt.Errorf("simulated connection loss: %w", io.ErrUnexpectedEOF)
+	everything := func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) error {
+		_, err := sendBatch(ctx, conn, rows)
+		return err
+	}
+	insertThen := func(sql string) func(context.Context, *pgx.Conn, *rowBuffer) error {
+		return func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) error {
+			if _, err := conn.Exec(ctx, postgresInsertSQL, rows.kinds, payloadSlices(rows)); err != nil {
+				return err
+			}
+			if sql == "" {
+				return nil
+			}
+			_, err := conn.Exec(ctx, sql)
+			return err
+		}
+	}
 	cases := map[string]struct {
-		before      func(ctx context.Context, tx pgx.Tx) error
+		send        func(context.Context, *pgx.Conn, *rowBuffer) (sent, error)
 		wantRetries int64
 	}{
-		"server committed": {
-			before:      func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) },
-			wantRetries: 0,
-		},
-		"server rolled back": {
-			before:      func(ctx context.Context, tx pgx.Tx) error { return tx.Rollback(ctx) },
-			wantRetries: 1,
-		},
+		"server committed":   {send: cutOff(everything, lost), wantRetries: 0},
+		"server rolled back": {send: cutOff(insertThen("ROLLBACK"), lost), wantRetries: 1},
 		// COMMIT never arrived and the server still waits in the open
 		// transaction: the writer must end that session to learn the outcome.
-		"server still waiting": {
-			before:      func(context.Context, pgx.Tx) error { return nil },
-			wantRetries: 1,
-		},
+		"server still waiting": {send: cutOff(insertThen(""), lost), wantRetries: 1},
+		// pgx reports "conn closed", a lock error that claims to be safe to
+		// retry, from a read after COMMIT was sent: it must not be believed.
+		"server committed, error claims safe to retry": {send: cutOff(everything, claimsSafeToRetry{}), wantRetries: 0},
+		// A server process terminated after it committed may still report a
+		// FATAL error: it proves nothing.
+		"server committed, then FATAL": {send: cutOff(everything, &pgconn.PgError{
+			Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "57P01",
+			Message: "terminating connection due to administrator command",
+		}), wantRetries: 0},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			db := openTestDB(t)
 			pg := db.drv.(*postgresDriver)
-			real := pg.commit
 			calls := 0
-			pg.commit = func(ctx context.Context, tx pgx.Tx) error {
-				calls++ // only the flusher goroutine commits
+			pg.send = func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) (sent, error) {
+				calls++ // only the flusher goroutine sends
 				if calls == 1 {
-					return cutCommit(tc.before)(ctx, tx)
+					return tc.send(ctx, conn, rows)
 				}
-				return real(ctx, tx)
+				return sendBatch(ctx, conn, rows)
 			}
 			w := NewBatchWriter(db, BatchConfig{})
 			defer closeWriter(t, w)
@@ -246,6 +271,32 @@ func TestCommitCutOff(t *testing.T) {
 				t.Fatalf("Stats = %+v, want %d retries", st, tc.wantRetries)
 			}
 		})
+	}
+}
+
+// TestPrimedTransactionIsGivenBackWhenIdle: between batches under load the
+// writer keeps a connection with a transaction open, to save a round trip;
+// once it has nothing to write it gives both back (an open transaction holds
+// back VACUUM), and on Close at the latest.
+func TestPrimedTransactionIsGivenBackWhenIdle(t *testing.T) {
+	db := openTestDB(t)
+	pool := db.drv.(*postgresDriver).pool
+	w := NewBatchWriter(db, BatchConfig{})
+	for i := range 3 {
+		if err := w.Write(context.Background(), events(1, strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(func() bool { return pool.Stat().AcquiredConns() == 0 })
+	if err := w.Write(context.Background(), events(1, "again")); err != nil {
+		t.Fatal(err)
+	}
+	closeWriter(t, w)
+	if n := pool.Stat().AcquiredConns(); n != 0 {
+		t.Fatalf("%d connections still taken after Close", n)
+	}
+	if got := countEvents(t, db); got != 4 {
+		t.Fatalf("table holds %d rows, want 4", got)
 	}
 }
 

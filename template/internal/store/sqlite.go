@@ -27,13 +27,17 @@ var sqliteMigrations embed.FS
 // sqliteDriverName is the database/sql name modernc.org/sqlite registers.
 const sqliteDriverName = "sqlite"
 
-// sqliteRowsPerInsert is how many rows one multi-row INSERT carries inside a
-// batch transaction: 2 parameters per row stays far below SQLite's limit on
-// host parameters (999 in old builds, 32766 since 3.32), and one statement per
-// few hundred rows cuts the per-statement overhead of database/sql and the
-// SQLite VM that a prepared single-row INSERT pays for every row: a batch of
-// 10 000 rows is written about five times faster (BenchmarkInsert).
-const sqliteRowsPerInsert = 200
+// sqliteChunkSizes returns the row counts of the multi-row INSERT statements
+// prepared on the writer connection, largest first, ending with 1; a batch is
+// written with as few of them as a greedy split allows (64 rows: one
+// statement; 1000 rows: five). One statement per many rows cuts the
+// per-statement overhead of database/sql and the SQLite VM that a single-row
+// INSERT pays for every row. 2 parameters per row stay far below SQLite's
+// limit on host parameters (999 in old builds, 32766 since 3.32).
+func sqliteChunkSizes() [sqliteChunkCount]int { return [...]int{200, 64, 16, 4, 1} }
+
+// sqliteChunkCount is the number of sqliteChunkSizes.
+const sqliteChunkCount = 5
 
 // Pragmas set on every connection through the DSN (modernc.org/sqlite runs
 // each _pragma when it opens a connection, busy_timeout first).
@@ -71,11 +75,13 @@ type sqliteDriver struct {
 	write *sql.DB
 	read  *sql.DB
 
-	insertRow   *sql.Stmt // one row, prepared once on the writer connection
-	insertChunk *sql.Stmt // sqliteRowsPerInsert rows
+	// insert[i] inserts sizes[i] rows (sqliteChunkSizes); prepared once on
+	// the writer connection.
+	sizes  [sqliteChunkCount]int
+	insert [sqliteChunkCount]*sql.Stmt
 
-	mu   sync.Mutex // serialises insertBatch and guards args
-	args []any      // reused argument slice for insertChunk
+	mu   sync.Mutex // serialises writes and guards args
+	args []any      // reused argument slice
 }
 
 func openDriver(ctx context.Context, databaseURL string, logger *slog.Logger) (_ driver, err error) {
@@ -90,7 +96,8 @@ func openDriver(ctx context.Context, databaseURL string, logger *slog.Logger) (_
 		}
 	}
 
-	d := &sqliteDriver{args: make([]any, 0, 2*sqliteRowsPerInsert)}
+	d := &sqliteDriver{sizes: sqliteChunkSizes()}
+	d.args = make([]any, 0, 2*d.sizes[0])
 	defer func() {
 		if err != nil {
 			_ = d.close()
@@ -139,16 +146,21 @@ func openDriver(ctx context.Context, databaseURL string, logger *slog.Logger) (_
 	d.read.SetMaxOpenConns(readers)
 	d.read.SetMaxIdleConns(readers)
 
-	if d.insertRow, err = d.write.PrepareContext(ctx, sqliteInsertSQL(1)); err != nil {
-		return nil, fmt.Errorf("prepare insert: %w", err)
-	}
-	if d.insertChunk, err = d.write.PrepareContext(ctx, sqliteInsertSQL(sqliteRowsPerInsert)); err != nil {
-		return nil, fmt.Errorf("prepare insert: %w", err)
+	for i, n := range d.sizes {
+		// Kept for the life of the driver; close closes it.
+		stmt, err := d.write.PrepareContext(ctx, sqliteInsertSQL(n)) //nolint:sqlclosecheck // see above
+		if err != nil {
+			return nil, fmt.Errorf("prepare insert of %d rows: %w", n, err)
+		}
+		d.insert[i] = stmt
 	}
 	logger.LogAttrs(ctx, slog.LevelInfo, "database opened",
 		slog.String("driver", "sqlite"), slog.String("path", path))
 	return d, nil
 }
+
+// startupBusyAttempts bounds retryBusy: about three seconds of backoff.
+const startupBusyAttempts = 10
 
 // retryBusy runs fn until it does not fail with SQLITE_BUSY, backing off like
 // the batch writer. It guards start-up, where two processes opening a new
@@ -158,7 +170,7 @@ func (d *sqliteDriver) retryBusy(ctx context.Context, fn func(context.Context) e
 	delay := retryBaseDelay
 	for attempt := 1; ; attempt++ {
 		err := fn(ctx)
-		if err == nil || !d.transient(err) || attempt == 2*maxAttempts {
+		if err == nil || !d.transient(err) || attempt == startupBusyAttempts {
 			return err
 		}
 		t := time.NewTimer(delay)
@@ -293,13 +305,33 @@ func (d *sqliteDriver) applyMigration(ctx context.Context, m migration) (applied
 	return true, nil
 }
 
-// insertBatch writes rows in one IMMEDIATE transaction: multi-row INSERTs of
-// sqliteRowsPerInsert rows, then single-row INSERTs for the rest. If Commit
-// fails, modernc.org/sqlite rolls the transaction back, so an error always
-// means nothing was stored.
-func (d *sqliteDriver) insertBatch(ctx context.Context, rows *rowBuffer) (err error) {
+// insertBatch writes rows in one transaction: a single row as one
+// autocommitted INSERT (SQLite makes every statement its own transaction, so
+// an explicit BEGIN and COMMIT would only add two statements), more rows in
+// one IMMEDIATE transaction of multi-row INSERTs. If Commit fails,
+// modernc.org/sqlite rolls the transaction back, so an error always means
+// nothing was stored and there is no outcome to resolve.
+func (d *sqliteDriver) insertBatch(ctx context.Context, rows *rowBuffer, _ context.Context) error {
+	return d.insertTx(ctx, rows)
+}
+
+// release does nothing: insertBatch keeps nothing between batches.
+func (d *sqliteDriver) release() {}
+
+// resolve returns err: insertBatch never leaves an outcome unknown.
+func (d *sqliteDriver) resolve(_ context.Context, err error) error { return err }
+
+// insertTx is insertBatch: for SQLite the batch writer's transaction and the
+// one of a handler without a batch writer are the same.
+func (d *sqliteDriver) insertTx(ctx context.Context, rows *rowBuffer) (err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if rows.len() == 1 {
+		if _, err := d.insert[sqliteChunkCount-1].ExecContext(ctx, rows.kinds[0], rows.payload(0)); err != nil {
+			return fmt.Errorf("insert: %w", err)
+		}
+		return nil
+	}
 	tx, err := d.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -309,29 +341,9 @@ func (d *sqliteDriver) insertBatch(ctx context.Context, rows *rowBuffer) (err er
 			_ = tx.Rollback()
 		}
 	}()
-	n, i := rows.len(), 0
-	if n >= sqliteRowsPerInsert {
-		chunk := tx.StmtContext(ctx, d.insertChunk)
-		defer chunk.Close()
-		for ; i+sqliteRowsPerInsert <= n; i += sqliteRowsPerInsert {
-			args := d.args[:0]
-			for j := i; j < i+sqliteRowsPerInsert; j++ {
-				args = append(args, rows.kinds[j], rows.payload(j))
-			}
-			_, err = chunk.ExecContext(ctx, args...)
-			clear(args)
-			if err != nil {
-				return fmt.Errorf("insert: %w", err)
-			}
-		}
-	}
-	if i < n {
-		one := tx.StmtContext(ctx, d.insertRow)
-		defer one.Close()
-		for ; i < n; i++ {
-			if _, err = one.ExecContext(ctx, rows.kinds[i], rows.payload(i)); err != nil {
-				return fmt.Errorf("insert: %w", err)
-			}
+	for k, i := 0, 0; i < rows.len(); k++ {
+		if i, err = d.insertChunks(ctx, tx, k, rows, i); err != nil {
+			return err
 		}
 	}
 	if err = tx.Commit(); err != nil {
@@ -340,9 +352,28 @@ func (d *sqliteDriver) insertBatch(ctx context.Context, rows *rowBuffer) (err er
 	return nil
 }
 
-func (d *sqliteDriver) insertOne(ctx context.Context, kind string, payload []byte) error {
-	_, err := d.insertRow.ExecContext(ctx, kind, payload)
-	return err
+// insertChunks inserts rows from i on with d.insert[k] as long as a whole
+// chunk of d.sizes[k] rows is left, and returns the index of the first row it
+// did not insert.
+func (d *sqliteDriver) insertChunks(ctx context.Context, tx *sql.Tx, k int, rows *rowBuffer, i int) (int, error) {
+	size := d.sizes[k]
+	if rows.len()-i < size {
+		return i, nil
+	}
+	stmt := tx.StmtContext(ctx, d.insert[k])
+	defer stmt.Close()
+	for ; rows.len()-i >= size; i += size {
+		args := d.args[:0]
+		for j := i; j < i+size; j++ {
+			args = append(args, rows.kinds[j], rows.payload(j))
+		}
+		_, err := stmt.ExecContext(ctx, args...)
+		clear(args)
+		if err != nil {
+			return i, fmt.Errorf("insert: %w", err)
+		}
+	}
+	return i, nil
 }
 
 // transient reports SQLITE_BUSY and SQLITE_LOCKED (with their extended codes):
@@ -371,7 +402,7 @@ func (d *sqliteDriver) countEvents(ctx context.Context) (int64, error) {
 
 func (d *sqliteDriver) close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{d.insertRow, d.insertChunk} {
+	for _, s := range d.insert {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}

@@ -149,7 +149,7 @@ func TestPayloadIsStoredAsJSONText(t *testing.T) {
 	db := openTestDB(t)
 	w := NewBatchWriter(db, BatchConfig{})
 	defer closeWriter(t, w)
-	// 450 rows: two multi-row INSERTs and 50 single-row ones in one batch.
+	// 450 rows in one batch: INSERTs of 200, 200, 16, 16, 16, 1 and 1 rows.
 	evs := events(450, "text")
 	evs[449].Payload = nil
 	if err := w.Write(context.Background(), evs); err != nil {

@@ -1,12 +1,14 @@
 // Package store owns the service's database: it opens and configures the
-// connection pools, applies the embedded migrations, and writes events in
-// batches through a BatchWriter.
+// connection pools, applies the embedded migrations, and writes events through
+// a BatchWriter, which commits the rows of many concurrent callers together
+// (group commit).
 //
 // The acknowledgement contract is the point of the package: BatchWriter.Write
 // and BatchWriter.TryWrite return nil only after the transaction holding the
-// caller's events has committed. Every caller of a failed batch gets the error,
-// and no row is ever reported as stored when it was not. A caller's events are
-// never split: they commit together in one transaction or not at all.
+// caller's events has committed. Every other result means the events were not
+// stored, except an error wrapping ErrOutcomeUnknown. A caller's events are
+// never split: they commit together in one transaction or not at all, and a
+// committed transaction is never written again.
 package store
 
 import (
@@ -29,8 +31,8 @@ var (
 	// ErrClosed means the writer has begun to close, so the events were not
 	// queued, or (wrapped) that Close gave up before their batch was written.
 	ErrClosed = errors.New("store: batch writer closed")
-	// ErrTooLarge means one call carried more events than MaxPending, so it can
-	// never fit into the writer's buffer. Nothing was queued.
+	// ErrTooLarge means one call carried more events than one batch may hold
+	// (BatchConfig.MaxBatch), so it can never be written. Nothing was queued.
 	ErrTooLarge = errors.New("store: too many events in one call")
 	// ErrInvalidEvent means an event failed validation before it was queued
 	// (empty kind, invalid UTF-8 or JSON). Nothing from that call was queued.
@@ -39,6 +41,12 @@ var (
 	// was in flight and the commit status could not be determined afterwards.
 	// The events may or may not be stored; the caller must not assume either.
 	ErrOutcomeUnknown = errors.New("store: commit outcome unknown")
+	// ErrUnavailable means the database did not commit the events before the
+	// caller's context ended: it did not answer, or kept failing with errors
+	// worth retrying (a restart, a lost connection, a held lock). The error
+	// also wraps the context's error and the last database error. Nothing was
+	// stored; the caller may retry later (an HTTP handler answers 503).
+	ErrUnavailable = errors.New("store: database unavailable")
 )
 
 // Event is one row of the events table. Payload must hold one JSON value; an
@@ -60,11 +68,22 @@ type DB struct {
 type driver interface {
 	// insertBatch writes all rows in one transaction. A nil error means the
 	// transaction committed; any other result means it did not, except for an
-	// error wrapping ErrOutcomeUnknown.
-	insertBatch(ctx context.Context, rows *rowBuffer) error
-	// insertOne writes one row in its own autocommitted statement; it is the
-	// unbatched baseline the benchmarks compare against.
-	insertOne(ctx context.Context, kind string, payload []byte) error
+	// error wrapping ErrOutcomeUnknown. If the connection fails while COMMIT
+	// is in flight, the driver learns whether the transaction committed while
+	// resolveCtx allows (which may outlast ctx, whose end may be the cause).
+	insertBatch(ctx context.Context, rows *rowBuffer, resolveCtx context.Context) error
+	// resolve goes on learning, while ctx allows, the outcome of the commit
+	// that err, an error of insertBatch wrapping ErrOutcomeUnknown, left
+	// open: nil if it committed, ErrOutcomeUnknown again if still unknown,
+	// any other error if it did not commit.
+	resolve(ctx context.Context, err error) error
+	// release gives back what insertBatch keeps for the next batch (an open
+	// connection and transaction); the writer calls it when idle or stopping.
+	release()
+	// insertTx writes rows the way a handler without a batch writer would:
+	// one row as one autocommitted INSERT, more rows in one transaction of
+	// their own, no retries. It backs DB.Insert, the unbatched baseline.
+	insertTx(ctx context.Context, rows *rowBuffer) error
 	// transient reports whether err is worth retrying: the transaction did
 	// not commit and the same batch may succeed a moment later.
 	transient(err error) bool
@@ -88,6 +107,26 @@ func Open(ctx context.Context, databaseURL string, logger *slog.Logger) (*DB, er
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	return &DB{drv: drv, logger: logger}, nil
+}
+
+// Insert writes events at once in a transaction of their own (a single event
+// as one autocommitted INSERT), without batching and without retries: what a
+// request handler without a BatchWriter does. It is the baseline the
+// benchmarks compare the BatchWriter with; under concurrent callers a
+// BatchWriter commits far fewer transactions for the same rows.
+func (db *DB) Insert(ctx context.Context, events []Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if err := validateEvents(events); err != nil {
+		return err
+	}
+	var rows rowBuffer
+	rows.add(events)
+	if err := db.drv.insertTx(ctx, &rows); err != nil {
+		return fmt.Errorf("insert %d events: %w", len(events), err)
+	}
+	return nil
 }
 
 // Ping checks that the database answers.
@@ -135,13 +174,39 @@ func validateEvents(events []Event) error {
 			continue
 		case !utf8.Valid(e.Payload) || !json.Valid(e.Payload):
 			return fmt.Errorf("%w: event %d: payload is not valid JSON", ErrInvalidEvent, i)
-		case bytes.Contains(e.Payload, []byte(`\u0000`)):
-			// PostgreSQL jsonb rejects the NUL escape; refuse it everywhere so
-			// that both databases accept the same events.
-			return fmt.Errorf(`%w: event %d: payload contains \u0000`, ErrInvalidEvent, i)
+		case containsNUL(e.Payload):
+			// PostgreSQL jsonb rejects the NUL character; refuse it everywhere
+			// so that both databases accept the same events.
+			return fmt.Errorf(`%w: event %d: payload contains \u0000 (NUL)`, ErrInvalidEvent, i)
 		}
 	}
 	return nil
+}
+
+// nulEscape is the only way valid JSON can carry a NUL character (a raw
+// control character is not valid JSON, and the hex digits have no case).
+const nulEscape = `\u0000`
+
+// containsNUL reports whether a string (or key) of the valid JSON value
+// payload decodes to text holding a NUL character. The byte sequence \u0000
+// alone does not prove it: in "C:\\u0000" the backslash is escaped and the
+// text is C:\u0000. So a payload with that sequence is decoded, and its
+// decoded strings are checked; the common payload without it is not decoded.
+func containsNUL(payload []byte) bool {
+	if !bytes.Contains(payload, []byte(nulEscape)) {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			// io.EOF at the end; nothing else, since payload is valid JSON.
+			return false
+		}
+		if s, ok := tok.(string); ok && strings.IndexByte(s, 0) >= 0 {
+			return true
+		}
+	}
 }
 
 // rowBuffer holds the rows of one batch. Payload bytes are copied into one
@@ -179,6 +244,33 @@ func (r *rowBuffer) payload(i int) []byte {
 	}
 	return r.data[start:r.ends[i]]
 }
+
+// keep compacts r in place to the rows in spans (ascending, disjoint,
+// [lo, hi) row indexes) and moves each span to its new position.
+func (r *rowBuffer) keep(spans []*rowSpan) {
+	rows, size := 0, 0
+	for _, s := range spans {
+		lo := rows
+		for i := s.lo; i < s.hi; i++ {
+			start := 0
+			if i > 0 {
+				start = r.ends[i-1] // not yet overwritten: rows <= i
+			}
+			size += copy(r.data[size:], r.data[start:r.ends[i]]) // moves down (memmove)
+			r.kinds[rows] = r.kinds[i]
+			r.ends[rows] = size
+			rows++
+		}
+		s.lo, s.hi = lo, rows
+	}
+	clear(r.kinds[rows:])
+	r.kinds = r.kinds[:rows]
+	r.ends = r.ends[:rows]
+	r.data = r.data[:size]
+}
+
+// rowSpan is the rows [lo, hi) of one call in a rowBuffer.
+type rowSpan struct{ lo, hi int }
 
 func (r *rowBuffer) reset() {
 	clear(r.kinds) // drop the string references so the GC can free them

@@ -21,6 +21,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ErrQueueFull is returned by TrySubmit when every queue slot is taken.
@@ -56,6 +57,12 @@ type Config struct {
 	// Logger receives one Error record per recovered panic, with the
 	// panic value and the goroutine stack. Nil means slog.Default().
 	Logger *slog.Logger
+
+	// OnTaskDone, if set, is called by the worker after each task with
+	// the time the task ran (a task that panicked included), so that the
+	// service can export a task-duration histogram. It must not block.
+	// Nil skips the two clock reads per task.
+	OnTaskDone func(elapsed time.Duration)
 }
 
 // Stats is a snapshot of a pool's counters. The fields are read one by one
@@ -104,6 +111,7 @@ type Pool struct {
 	ctx      context.Context // handed to every task
 	cancel   context.CancelCauseFunc
 	logger   *slog.Logger
+	onDone   func(time.Duration)
 	counters []workerCounters
 	limit    int           // queue capacity; tasks beyond it go only to idle workers
 	wake     chan struct{} // one token per idle worker woken; capacity = workers
@@ -158,6 +166,7 @@ func New(cfg Config) *Pool {
 		ctx:      ctx,
 		cancel:   cancel,
 		logger:   logger,
+		onDone:   cfg.OnTaskDone,
 		counters: make([]workerCounters, workers),
 		limit:    limit,
 		wake:     make(chan struct{}, workers),
@@ -457,6 +466,10 @@ func (p *Pool) work(c *workerCounters) {
 // run runs one task, turning a panic into a log record and a count.
 func (p *Pool) run(c *workerCounters, task Task) {
 	c.started.Add(1)
+	var start time.Time
+	if p.onDone != nil {
+		start = time.Now()
+	}
 	returned := false
 	defer func() {
 		if !returned {
@@ -464,6 +477,9 @@ func (p *Pool) run(c *workerCounters, task Task) {
 			if r := recover(); r != nil {
 				p.logPanic(r)
 			}
+		}
+		if p.onDone != nil {
+			p.onDone(time.Since(start))
 		}
 		c.completed.Add(1)
 	}()

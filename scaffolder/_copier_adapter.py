@@ -1,0 +1,44 @@
+"""The one place that reads Copier's non-public objects (a Worker after `run_copy`).
+
+Copier's public API is `run_copy`/`run_update` and its errors; what a finished copy knows
+(the questions, the combined answers, the Jinja environment) is only on its Worker. Keeping
+that access here means a Copier upgrade that moves it breaks one small module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
+
+__all__ = ["Worker", "message_after_copy", "question_names"]
+
+if TYPE_CHECKING:
+    from copier._main import Worker
+
+
+def question_names(worker: Worker) -> tuple[set[str], list[str]]:
+    """Every question name of the template, and those a user is asked (not `when: false`)."""
+    questions = worker.template.questions_data
+    asked = [name for name, spec in questions.items() if spec.get("when") is not False]
+    return set(questions), sorted(asked)
+
+
+def message_after_copy(worker: Worker, dest: Path, answers_file: str) -> str | None:
+    """The template's `_message_after_copy`, rendered for `dest` (the final folder, not the
+    staging one Copier rendered into); None when there is none or it does not render."""
+    raw = worker.template.message_after_copy
+    if not raw:
+        return None
+    context = {
+        **worker.answers.combined,
+        "_copier_conf": {
+            "dst_path": PurePath(dest),
+            "src_path": worker.template.url,
+            "vcs_ref": worker.template.ref,
+            "answers_file": answers_file,
+        },
+    }
+    try:
+        return str(worker.jinja_env.from_string(raw).render(**context)).rstrip()
+    except Exception:  # a message that cannot render must not fail a finished project
+        return None

@@ -1,0 +1,84 @@
+package observe
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// BatchStats is the snapshot of a batch writer that the writer collector reads at each scrape
+// (run fills it from store.BatchWriter.Stats).
+type BatchStats struct {
+	Batches, Rows, Retries, Failures, Rejected int64
+	Pending                                    int
+}
+
+// Batches exports a batch writer's counters, read from its Stats at scrape time, and the size
+// and commit latency of its batches, observed by ObserveBatch.
+type Batches struct {
+	stats          func() BatchStats
+	size           prometheus.Histogram
+	commitDuration prometheus.Histogram
+
+	batches, rows, retries, failures, rejected, pending *prometheus.Desc
+}
+
+// NewBatches returns the collector. Hand it to the store as its batch observer and register it.
+func NewBatches(stats func() BatchStats) *Batches {
+	return &Batches{
+		stats: stats,
+		size: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "batchwriter_batch_rows",
+			Help: "Rows per committed batch.",
+			// One row (an idle writer) up to the default cap of 1000 rows.
+			Buckets:                         []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000},
+			NativeHistogramBucketFactor:     1.1,
+			NativeHistogramMaxBucketNumber:  160,
+			NativeHistogramMinResetDuration: time.Hour,
+		}),
+		commitDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:                            "batchwriter_commit_duration_seconds",
+			Help:                            "Time one attempt to write and commit a batch took, failed attempts included.",
+			Buckets:                         durationBuckets(),
+			NativeHistogramBucketFactor:     1.1,
+			NativeHistogramMaxBucketNumber:  160,
+			NativeHistogramMinResetDuration: time.Hour,
+		}),
+		batches:  prometheus.NewDesc("batchwriter_batches_total", "Batches committed.", nil, nil),
+		rows:     prometheus.NewDesc("batchwriter_rows_total", "Rows committed.", nil, nil),
+		retries:  prometheus.NewDesc("batchwriter_retries_total", "Attempts repeated after a transient error.", nil, nil),
+		failures: prometheus.NewDesc("batchwriter_failures_total", "Batches given up on; their callers got the error.", nil, nil),
+		rejected: prometheus.NewDesc("batchwriter_rejected_total", "Writes refused because the buffer was full (each is a 503).", nil, nil),
+		pending:  prometheus.NewDesc("batchwriter_pending_rows", "Rows accepted and not yet committed.", nil, nil),
+	}
+}
+
+// ObserveBatch records one attempt to write a batch of rows that took d; err is its outcome.
+func (b *Batches) ObserveBatch(rows int, d time.Duration, err error) {
+	b.commitDuration.Observe(d.Seconds())
+	if err == nil {
+		b.size.Observe(float64(rows))
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (b *Batches) Describe(ch chan<- *prometheus.Desc) {
+	b.size.Describe(ch)
+	b.commitDuration.Describe(ch)
+	for _, d := range []*prometheus.Desc{b.batches, b.rows, b.retries, b.failures, b.rejected, b.pending} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (b *Batches) Collect(ch chan<- prometheus.Metric) {
+	b.size.Collect(ch)
+	b.commitDuration.Collect(ch)
+	s := b.stats()
+	ch <- prometheus.MustNewConstMetric(b.batches, prometheus.CounterValue, float64(s.Batches))
+	ch <- prometheus.MustNewConstMetric(b.rows, prometheus.CounterValue, float64(s.Rows))
+	ch <- prometheus.MustNewConstMetric(b.retries, prometheus.CounterValue, float64(s.Retries))
+	ch <- prometheus.MustNewConstMetric(b.failures, prometheus.CounterValue, float64(s.Failures))
+	ch <- prometheus.MustNewConstMetric(b.rejected, prometheus.CounterValue, float64(s.Rejected))
+	ch <- prometheus.MustNewConstMetric(b.pending, prometheus.GaugeValue, float64(s.Pending))
+}

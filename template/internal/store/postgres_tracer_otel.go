@@ -1,0 +1,18 @@
+package store
+
+import (
+	"context"
+
+	"github.com/exaring/otelpgx"
+	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// queryTracer returns the tracer of the PostgreSQL connections: a span per query, COPY and
+// batch, as a child of the span in the caller's context. Its TracerProvider is the one of the
+// span in ctx (run opens the database inside a span), as OpenTelemetry's own instrumentations
+// do, so the store needs no tracing parameter and no global provider. The batch writer commits
+// from its own goroutine: each commit is a trace of its own, shared by the requests it serves.
+func queryTracer(ctx context.Context) pgx.QueryTracer {
+	return otelpgx.NewTracer(otelpgx.WithTracerProvider(trace.SpanFromContext(ctx).TracerProvider()))
+}
