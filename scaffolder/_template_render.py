@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import copier
-from pathspec import PathSpec
-from pathspec.patterns.gitwildmatch import GitWildMatchPattern
+from pathspec import GitIgnoreSpec
 
 from ._copier_errors import copier_errors_translated
 from ._copier_session import copier_reading_cache
@@ -75,7 +74,7 @@ def _team_owned_matcher(worker: Any) -> Callable[[str], bool]:
         for raw in worker.template.exclude
         if not any(marker in str(raw) for marker in _JINJA_MARKERS)
     )
-    spec = PathSpec.from_lines(GitWildMatchPattern, [p for p in patterns if p.strip()])
+    spec = GitIgnoreSpec.from_lines([p for p in patterns if p.strip()])
     return lambda relative: bool(spec.match_file(relative))
 
 
