@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ._cli_common import OneLineErrorParser, print_error, verb_parser, write_json
 from ._drift import diff_service
@@ -40,8 +41,9 @@ def add_heal_option(update: argparse.ArgumentParser) -> None:
         "--heal",
         nargs="+",
         metavar="FILE",
-        help="give FILEs (relative to PATH) the template's content again at the project's "
-        "version, the team's edits kept; conflicts as markers (see `diff`)",
+        help="give FILEs (relative to PATH, which comes first) the template's content again "
+        "at the project's recorded version, the team's edits kept, conflicts as markers; "
+        "nothing else is updated (see `diff`)",
     )
 
 
@@ -62,6 +64,12 @@ def run_heal(args: argparse.Namespace) -> int:
             f"--heal works at the project's recorded template version with inline markers; "
             f"drop {', '.join(combined)} (update first, then heal)"
         )
+    for raw in args.heal:  # `--heal FILE…` takes every word after it, a PATH too
+        if (Path(args.path) / raw).is_dir():
+            raise UsageError(
+                f"--heal {raw}: a folder, not a file; name the project before --heal: "
+                "`goperf-scaffold update PATH --heal FILE…`"
+            )
     result = heal_service(args.path, args.heal)
     for name in result.unchanged_files:
         sys.stdout.write(f"  = {name} (nothing to take from the template: the rest is yours)\n")
