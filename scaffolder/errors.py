@@ -33,7 +33,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     UNEXPECTED = 1
-    FILES_DIFFER = 1  # `diff` found drift; diff(1)'s convention (an alias: errors print a line)
+    FILES_DIFFER = 1  # `diff` found drift (diff(1)); an alias: `diff` exits DIFF_FAILED on a bug
     USAGE = 2
     INVALID_ANSWER = 3
     DESTINATION = 4
