@@ -8,6 +8,7 @@ Real Copier, real git, the template of tests/_helpers_drift_template.py; no netw
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from _helpers_drift_template import (
     release_drift_version,
 )
 from _helpers_env import assert_one_line_error, isolate_user_dirs, run_cli
-from _helpers_template_repo import TemplateRepo, commit_all, git, init_repo
+from _helpers_template_repo import commit_all, git, init_repo
 
 from scaffolder import SilentProgress, diff_service, update_service
 from scaffolder.errors import ExitCode
@@ -32,36 +33,41 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     isolate_user_dirs(monkeypatch, tmp_path)
 
 
-@pytest.fixture
-def template(tmp_path: Path) -> TemplateRepo:
-    return build_drift_template(tmp_path / "drift-template", up_to="1.0.0")
-
-
 def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text
     path.write_text(text.replace(old, new))
 
 
-@pytest.fixture
-def diverged(tmp_path: Path, template: TemplateRepo) -> Path:
+@pytest.fixture(scope="module")
+def diverged_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Generated at 1.0.0, the team's lint edit, updated to 1.1.0 (-race arrives), the -race
-    lost in a merge, then updated to 1.2.0 — which does not touch the Makefile."""
-    project = new_drift_project(template, tmp_path / "demo")
-    makefile = project / "Makefile"
-    _edit(makefile, "\tgo vet ./...", TEAM_LINT)
-    commit_all(project, "lint also checks formatting")
-    release_drift_version(template, "1.1.0")
-    update_service(project, tidy=False, progress=SilentProgress())
-    commit_all(project, "template 1.1.0")
-    assert "go test -race ./..." in makefile.read_text()
-    _edit(makefile, "go test -race ./...", "go test ./...")
-    commit_all(project, "merge an old branch (loses -race)")
-    release_drift_version(template, "1.2.0")
-    result = update_service(project, tidy=False, progress=SilentProgress())
-    assert "Makefile" not in result.changed_files  # the update says nothing about it
-    commit_all(project, "template 1.2.0")
+    lost in a merge, then updated to 1.2.0 — which does not touch the Makefile. Built once."""
+    root = tmp_path_factory.mktemp("diverged")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate_user_dirs(monkeypatch, root)
+        template = build_drift_template(root / "drift-template", up_to="1.0.0")
+        project = new_drift_project(template, root / "demo")
+        makefile = project / "Makefile"
+        _edit(makefile, "\tgo vet ./...", TEAM_LINT)
+        commit_all(project, "lint also checks formatting")
+        release_drift_version(template, "1.1.0")
+        update_service(project, tidy=False, progress=SilentProgress())
+        commit_all(project, "template 1.1.0")
+        assert "go test -race ./..." in makefile.read_text()
+        _edit(makefile, "go test -race ./...", "go test ./...")
+        commit_all(project, "merge an old branch (loses -race)")
+        release_drift_version(template, "1.2.0")
+        result = update_service(project, tidy=False, progress=SilentProgress())
+        assert "Makefile" not in result.changed_files  # the update says nothing about it
+        commit_all(project, "template 1.2.0")
     return project
+
+
+@pytest.fixture
+def diverged(tmp_path: Path, diverged_once: Path) -> Path:
+    """A copy of the diverged project (with its git history) for one test to change."""
+    return Path(shutil.copytree(diverged_once, tmp_path / "demo", symlinks=True))
 
 
 def test_diff_shows_the_diverged_file_that_update_never_heals(diverged: Path) -> None:
