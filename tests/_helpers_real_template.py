@@ -30,10 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from _helpers_template_repo import TemplateRepo, commit_all
 from packaging.version import Version
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from ._helpers_template_repo import TemplateRepo, commit_all
+from .conftest import REPO_ROOT
+
 TEMPLATE_ENTRIES = ("copier.yml", "template", "includes")
 
 # --- the template changes ----------------------------------------------------------------------

@@ -29,13 +29,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import _cgroup
-import _load
-import _vulndb
 import pytest
-from _load import Acks, get_json, goroutines, idle_goroutines, record, start_load, wait_until
-from _service import Service, request, start
-from conftest import IN_CI, PROFILES, Rendered, need, run
+
+from . import _cgroup, _load, _vulndb
+from ._load import Acks, get_json, goroutines, idle_goroutines, record, start_load, wait_until
+from ._service import Service, request, start
+from .conftest import IN_CI, PROFILES, Rendered, need, run
 
 pytestmark = [pytest.mark.go, pytest.mark.reliability]
 
