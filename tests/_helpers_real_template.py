@@ -32,10 +32,10 @@ from pathlib import Path
 import yaml
 from packaging.version import Version
 
+from scaffolder._package import TEMPLATE_ENTRIES
+
 from ._helpers_template_repo import TemplateRepo, commit_all
 from .conftest import REPO_ROOT
-
-TEMPLATE_ENTRIES = ("copier.yml", "template", "includes")
 
 # --- the template changes ----------------------------------------------------------------------
 
