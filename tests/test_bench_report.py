@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import IN_CI, REPO_ROOT, go_env, need
 
 from bench.report._external import HARNESSES
 from bench.report._render import ORDER
+
+from .conftest import IN_CI, REPO_ROOT, go_env, need
 
 pytestmark = [pytest.mark.go, pytest.mark.bench]
 

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import IN_CI, REPO_ROOT, go_env, need
+
+from .conftest import IN_CI, REPO_ROOT, go_env, need
 
 pytestmark = [pytest.mark.go, pytest.mark.e2e]
 
