@@ -204,7 +204,9 @@ def test_the_observability_harness_produced_every_number(
     by the report: every variant and endpoint under load, and the handler benchmarks'
     allocations per request. Numbers produced, never judged."""
     out, _ = report
-    results = json.loads((out / "benchmarks" / "raw" / "observability" / "results.json").read_text())
+    results = json.loads(
+        (out / "benchmarks" / "raw" / "observability" / "results.json").read_text()
+    )
     variants = set(results["variants"])
     assert {"off", "metrics", "metrics+log", "defaults", "defaults+otel"} <= variants
     runs = results["runs"]
@@ -217,7 +219,11 @@ def test_the_observability_harness_produced_every_number(
             assert mine[0]["cpu_us"] > 0, mine
             assert mine[0]["errors"] == 0, mine
     handler = results["handler"]
-    for name in ("BenchmarkMiddleware/bare", "BenchmarkMiddleware/metrics", "BenchmarkHandler/otel"):
+    for name in (
+        "BenchmarkMiddleware/bare",
+        "BenchmarkMiddleware/metrics",
+        "BenchmarkHandler/otel",
+    ):
         assert handler[name]["ns_per_op"] > 0, handler
         assert handler[name]["allocs_per_op"] >= 0, handler
     assert results["uptime"]
