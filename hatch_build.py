@@ -11,11 +11,15 @@ uses (scaffolder/_versions.py: version X is the last commit whose pyproject.toml
 
 Built only from a git checkout with history; an sdist, a shallow clone or an editable install
 gets no bundle (the tool then fetches an old version from the template URL when it needs one).
+
+The hook also force-includes the current template's files under `scaffolder/_template/`; which
+files those are is scaffolder/_package.py's TEMPLATE_ENTRIES, the one list the tool, this hook and
+the tests share.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import os
 import shutil
 import subprocess
@@ -27,8 +31,8 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-BUNDLE_IN_WHEEL = "scaffolder/_template/releases.bundle"
-TEMPLATE_ENTRIES = ("copier.yml", "template", "includes")
+TEMPLATE_IN_WHEEL = "scaffolder/_template"
+BUNDLE_IN_WHEEL = f"{TEMPLATE_IN_WHEEL}/releases.bundle"
 # Release commits are rebuilt with this identity and their original dates: the same history
 # always gives the same bundle.
 _IDENTITY = {
@@ -39,23 +43,16 @@ _IDENTITY = {
 }
 
 
-def _load_release_rule(root: Path) -> Any:
-    """scaffolder/_versions.py, loaded without running scaffolder/__init__ (which needs Copier,
-    absent from the build environment); it needs only scaffolder/_git.py and `packaging`."""
-    package = types.ModuleType("_goperf_scaffold_build")
-    package.__path__ = [str(root / "scaffolder")]
-    sys.modules[package.__name__] = package
-    loaded: Any = None
-    for name in ("_git", "_versions"):
-        spec = importlib.util.spec_from_file_location(
-            f"{package.__name__}.{name}", root / "scaffolder" / f"{name}.py"
-        )
-        assert spec is not None
-        assert spec.loader is not None
-        loaded = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = loaded
-        spec.loader.exec_module(loaded)
-    return loaded
+def _scaffolder_module(root: Path, name: str) -> Any:
+    """scaffolder/<name>.py, loaded without running scaffolder/__init__ (which needs Copier,
+    absent from the build environment); the modules used here need only the standard library,
+    each other and `packaging`."""
+    package_name = "_goperf_scaffold_build"
+    if package_name not in sys.modules:
+        package = types.ModuleType(package_name)
+        package.__path__ = [str(root / "scaffolder")]
+        sys.modules[package_name] = package
+    return importlib.import_module(f"{package_name}.{name}")
 
 
 def _git(
@@ -72,7 +69,9 @@ def _git(
     return completed.stdout
 
 
-def build_release_bundle(root: Path, work: Path, current_version: str) -> Path | None:
+def build_release_bundle(
+    root: Path, work: Path, current_version: str, entries: tuple[str, ...]
+) -> Path | None:
     """Write the bundle of every release before `current_version` into `work`; None if none."""
     if shutil.which("git") is None or not (root / ".git").exists():
         return None
@@ -82,7 +81,7 @@ def build_release_bundle(root: Path, work: Path, current_version: str) -> Path |
         return None
     if shallow:
         return None
-    rule = _load_release_rule(root)
+    rule = _scaffolder_module(root, "_versions")
     repo = work / "releases.git"
     _git("init", "--quiet", "--bare", str(repo), cwd=work)
     parent: list[str] = []
@@ -90,7 +89,7 @@ def build_release_bundle(root: Path, work: Path, current_version: str) -> Path |
     for version, commit in rule.versions_from_pyproject_history(root):
         if str(version) == current_version:
             continue  # the wheel carries the current version's files themselves
-        listing = _git("ls-tree", commit, "--", *TEMPLATE_ENTRIES, cwd=root)
+        listing = _git("ls-tree", commit, "--", *entries, cwd=root)
         if not listing.strip():
             continue  # a release from before the template existed
         roots = [line.split()[2] for line in listing.decode().splitlines()]
@@ -113,15 +112,19 @@ def build_release_bundle(root: Path, work: Path, current_version: str) -> Path |
 
 
 class ReleaseBundleHook(BuildHookInterface):  # type: ignore[type-arg]
-    """Adds releases.bundle to regular (not editable) wheels."""
+    """Adds the template's files and releases.bundle to regular (not editable) wheels."""
 
     PLUGIN_NAME = "custom"
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name != "wheel" or version == "editable":
             return
+        root = Path(self.root)
+        entries = tuple(_scaffolder_module(root, "_package").TEMPLATE_ENTRIES)
+        for entry in entries:
+            build_data["force_include"][str(root / entry)] = f"{TEMPLATE_IN_WHEEL}/{entry}"
         self._work = Path(tempfile.mkdtemp(prefix="goperf-scaffold-bundle-"))
-        bundle = build_release_bundle(Path(self.root), self._work, self.metadata.version)
+        bundle = build_release_bundle(root, self._work, self.metadata.version, entries)
         if bundle is not None:
             build_data["force_include"][str(bundle)] = BUNDLE_IN_WHEEL
 

@@ -13,7 +13,8 @@ from typing import Any
 from .errors import TemplateSourceError
 
 PACKAGE_NAME = "goperf-scaffold"
-# What the template consists of, relative to its root (see pyproject's wheel force-include).
+# What the template consists of, relative to its root: hatch_build.py force-includes these in
+# the wheel under scaffolder/_template/ and bundles them for earlier releases; tests use them.
 TEMPLATE_ENTRIES = ("copier.yml", "template", "includes")
 # The `[project.urls]` label under which the package declares its template's git URL.
 TEMPLATE_URL_LABEL = "Template"

@@ -1,6 +1,6 @@
 """Benchmark (not a test): wall time of `fleet status` and `fleet update` over 5 repositories.
 
-    .venv/bin/python tests/_helpers_bench_fleet.py [--runs 5] [--status-runs 9] [--jobs 2]
+    .venv/bin/python -m tests._helpers_bench_fleet [--runs 5] [--status-runs 9] [--jobs 2]
 
 The real template (a snapshot of this working tree, version N) is hosted in a bare repository
 used as the organisation's template (`file://` URL, hermetic GOPERF_SCAFFOLD_DATA_DIR and
@@ -27,22 +27,18 @@ import resource
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-TESTS_DIR = Path(__file__).resolve().parent
-sys.path.insert(0, str(TESTS_DIR))
-
-from _helpers_env import CONFIG_ENV, DATA_DIR_ENV  # noqa: E402
-from _helpers_real_template import (  # noqa: E402
+from ._helpers_env import CONFIG_ENV, DATA_DIR_ENV, console_script
+from ._helpers_real_template import (
     apply_next_version,
     release_versions,
     snapshot_template,
 )
-from _helpers_teams import bare_remote, publish  # noqa: E402
-from conftest import PROFILES  # noqa: E402
+from ._helpers_teams import bare_remote, publish
+from .conftest import PROFILES
 
 # Five answer profiles (the PostgreSQL one is left out: its tests want a database server).
 FLEET = {
@@ -52,14 +48,6 @@ FLEET = {
     "ledger": PROFILES["go1.24-automaxprocs"],
     "notify": {"examples": False},
 }
-
-
-def _console_script() -> str:
-    candidate = Path(sys.executable).parent / "goperf-scaffold"
-    found = str(candidate) if candidate.exists() else shutil.which("goperf-scaffold")
-    if not found:
-        raise SystemExit("goperf-scaffold is not installed next to this Python (pip install -e .)")
-    return found
 
 
 def _timed(command: list[str], cwd: Path) -> tuple[float, float, subprocess.CompletedProcess[str]]:
@@ -115,7 +103,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="goperf-bench-fleet-"))
     os.environ[DATA_DIR_ENV] = str(work / "user-data")
     os.environ[CONFIG_ENV] = str(work / "user-config" / "config.yml")
-    script = _console_script()
+    script = console_script()
     status_command = [script, "fleet", "status"]
     update_command = [script, "fleet", "update", "--jobs", str(args.jobs)]
     try:

@@ -1,6 +1,6 @@
 """Benchmark (not a test): wall time of `goperf-scaffold update` on the real template, N -> N+1.
 
-    .venv/bin/python tests/_helpers_bench_update.py [--runs 7] [--profile default]
+    .venv/bin/python -m tests._helpers_bench_update [--runs 7] [--profile default]
 
 Builds template versions N and N+1 from this repository's working tree exactly as
 tests/test_update_real_template.py does (hermetic GOPERF_SCAFFOLD_DATA_DIR in a temp folder),
@@ -21,32 +21,20 @@ import resource
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-TESTS_DIR = Path(__file__).resolve().parent
-sys.path.insert(0, str(TESTS_DIR))
-
-from _helpers_env import CONFIG_ENV, DATA_DIR_ENV  # noqa: E402
-from _helpers_real_template import (  # noqa: E402
+from ._helpers_env import CONFIG_ENV, DATA_DIR_ENV, console_script
+from ._helpers_real_template import (
     build_real_template_releases,
     make_team_edits,
     release_versions,
 )
-from conftest import PROFILES  # noqa: E402
+from .conftest import PROFILES
 
 TARGET_SECONDS = 5.0
 _STEP_SECONDS = re.compile(r"(go mod tidy|gofmt -l)\W.*?done \((\d+(?:\.\d+)?)s\)")
-
-
-def _console_script() -> str:
-    candidate = Path(sys.executable).parent / "goperf-scaffold"
-    found = str(candidate) if candidate.exists() else shutil.which("goperf-scaffold")
-    if not found:
-        raise SystemExit("goperf-scaffold is not installed next to this Python (pip install -e .)")
-    return found
 
 
 def _cpu_seconds_of_children() -> float:
@@ -99,7 +87,7 @@ def _prepare(work: Path, profile: str) -> tuple[Path, tuple[str, str, str]]:
 
 def _measure(work: Path, golden: Path, target: str, runs: int) -> dict[str, list[float]]:
     """One untimed warm-up update, then `runs` timed ones, each on a fresh copy of `golden`."""
-    script = _console_script()
+    script = console_script()
     env = dict(os.environ)
 
     def fresh_copy(name: str) -> Path:

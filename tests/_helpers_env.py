@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
+
+# One lookup of the installed console script for the suite, its benchmarks and bench.report.
+from bench.report._cli_times import console_script
+
+from .conftest import need
 
 DATA_DIR_ENV = "GOPERF_SCAFFOLD_DATA_DIR"
 CONFIG_ENV = "GOPERF_SCAFFOLD_CONFIG"
@@ -28,20 +31,7 @@ def isolate_user_dirs(monkeypatch: pytest.MonkeyPatch, root: Path) -> dict[str, 
 
 def require_go() -> None:
     """Skip without Go locally; in CI (CI=true) a missing Go toolchain is a failure."""
-    if shutil.which("go") is not None:
-        return
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail("the Go toolchain is required in CI (tests marked `go` must run)")
-    pytest.skip("go is not installed")
-
-
-def console_script() -> str:
-    """The installed `goperf-scaffold` executable next to this Python."""
-    candidate = Path(sys.executable).parent / "goperf-scaffold"
-    found = str(candidate) if candidate.exists() else shutil.which("goperf-scaffold")
-    if not found:
-        pytest.fail("the goperf-scaffold console script is not installed (pip install -e .)")
-    return found
+    need("go")
 
 
 def run_cli(

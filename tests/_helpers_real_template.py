@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from _helpers_template_repo import TemplateRepo, commit_all
 from packaging.version import Version
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_ENTRIES = ("copier.yml", "template", "includes")
+from scaffolder._package import TEMPLATE_ENTRIES
+
+from ._helpers_template_repo import TemplateRepo, commit_all
+from .conftest import REPO_ROOT
 
 # --- the template changes ----------------------------------------------------------------------
 

@@ -20,9 +20,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from _helpers_template_repo import TemplateRepo, git
+from ._helpers_template_repo import TemplateRepo, git
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 # Environment that would make a run use the test process's folders instead of the user's own.
 _USER_SPECIFIC_ENV = (
     "GOPERF_SCAFFOLD_DATA_DIR",

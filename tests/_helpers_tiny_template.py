@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from _helpers_template_repo import TemplateRepo, commit_all
+from ._helpers_template_repo import TemplateRepo, commit_all
 
 VERSIONS = ("1.0.0", "1.1.0", "1.2.0")
 

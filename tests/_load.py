@@ -1,5 +1,9 @@
 """Load, probes and figures for the reliability suite: the Go load client, raw-socket clients,
-goroutine and memory readings, and the figures each scenario records."""
+goroutine and memory readings, and the figures each scenario records.
+
+Why a load client of its own (tests/_loadgen) and not the template's cmd/loadgen: the template's
+is code under test, and the suite needs what a benchmark tool has no use for (acked event ids
+for exactly-once checks, transport errors by class, load-balancer mode, loopback only)."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conftest import go_env, run
+from .conftest import go_env, run
 
 LOADGEN_SOURCE = Path(__file__).resolve().parent / "_loadgen" / "main.go"
 

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conftest import go_env, run
+from .conftest import go_env, run
 
 # The x/vulndb commit the suite scans against; raise it to pick up newer reports.
 VULNDB_MODULE = "golang.org/x/vulndb"

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _helpers_env import assert_one_line_error, isolate_user_dirs, require_go, run_cli
-from _helpers_teams import RepoState
-from _helpers_template_repo import TemplateRepo, commit_all, git, init_repo
-from _helpers_tiny_template import build_tiny_template, release_tiny_version
 
 from scaffolder import SilentProgress, adopt_service, update_service
 from scaffolder.errors import ExitCode, ProjectNotUpdatableError
+
+from ._helpers_env import assert_one_line_error, isolate_user_dirs, require_go, run_cli
+from ._helpers_teams import RepoState
+from ._helpers_template_repo import TemplateRepo, commit_all, git, init_repo
+from ._helpers_tiny_template import build_tiny_template, release_tiny_version
 
 # A small service someone wrote by hand: its own main.go, a handler and its test.
 LEGACY_GO_MOD = "module example.com/legacy\n\ngo 1.24\n"

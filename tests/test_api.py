@@ -10,9 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _helpers_env import isolate_user_dirs, require_go
-from _helpers_template_repo import TemplateRepo, commit_all, git, init_repo
-from _helpers_tiny_template import build_tiny_template
 from packaging.version import Version
 
 import scaffolder
@@ -29,7 +26,9 @@ from scaffolder.errors import (
     UsageError,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from ._helpers_env import isolate_user_dirs, require_go
+from ._helpers_template_repo import TemplateRepo, commit_all, git, init_repo
+from ._helpers_tiny_template import build_tiny_template
 
 
 class RecordingProgress:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from .conftest import REPO_ROOT
+
 MODULES = sorted([*(REPO_ROOT / "scaffolder").glob("*.py"), *(REPO_ROOT / "hooks").glob("*.py")])
 
 

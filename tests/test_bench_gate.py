@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PROFILES, Rendered, go_env, need, run
+
+from .conftest import PROFILES, Rendered, go_env, need, run
 
 pytestmark = pytest.mark.go
 

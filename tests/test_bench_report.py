@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import IN_CI, REPO_ROOT, go_env, need
 
 from bench.report._external import HARNESSES
 from bench.report._render import ORDER
+
+from .conftest import IN_CI, REPO_ROOT, go_env, need
 
 pytestmark = [pytest.mark.go, pytest.mark.bench]
 
@@ -142,3 +145,90 @@ def test_the_document_embeds_its_charts_and_states_the_conditions(
     assert "Quick mode" in doc
     assert "go tool benchstat -col /impl" in doc
     assert "p=" in doc
+
+
+# A Go benchmark line: name, iterations, then value-unit pairs.
+LINE = re.compile(r"^(Benchmark\S+)\s+(\d+)\s+(.*)$")
+
+
+def benchmark_lines(path: Path) -> dict[str, dict[str, float]]:
+    """The metrics of each benchmark in a results file, by name without the -N suffix."""
+    out: dict[str, dict[str, float]] = {}
+    for line in path.read_text().splitlines():
+        m = LINE.match(line)
+        assert m, f"not a benchmark line in {path.name}: {line!r}"
+        fields = m.group(3).split()
+        pairs = zip(fields[::2], fields[1::2], strict=True)
+        out[re.sub(r"-\d+$", "", m.group(1))] = {unit: float(value) for value, unit in pairs}
+    return out
+
+
+def test_the_store_harness_produced_every_figure(
+    report: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    """bench/store/run.sh (docs/benchmarks-store.md) in its quick mode, run by the report:
+    every writer count and mode in-process, every client count and build end to end, on SQLite
+    and (in CI, or with TEST_POSTGRES_URL) PostgreSQL. Numbers produced, never judged."""
+    out, _ = report
+    raw = out / "benchmarks" / "raw" / "store"
+    databases = ["sqlite"]
+    if IN_CI or os.environ.get("TEST_POSTGRES_URL"):
+        databases.append("postgres")
+    for db in databases:
+        inproc = benchmark_lines(raw / f"inproc-{db}.txt")
+        for writers in (1, 8, 64, 256):
+            for mode in ("pertx", "batched", "linger"):
+                metrics = inproc[f"BenchmarkInsert/writers={writers}/mode={mode}"]
+                assert metrics["rows/s"] > 0
+                if mode != "pertx":
+                    assert metrics["rows/commit"] >= 1
+        e2e = benchmark_lines(raw / f"e2e-{db}.txt")
+        for clients in (1, 64):
+            for build in ("pertx", "batched"):
+                metrics = e2e[f"BenchmarkE2E/db={db}/clients={clients}/build={build}"]
+                assert metrics["events/s"] > 0
+                assert 0 < metrics["p50-ns"] <= metrics["p99-ns"]
+    assert "load average" in (raw / "load.txt").read_text()
+    environment = (raw / "environment.txt").read_text()
+    assert "filesystem of the SQLite files" in environment
+    assert "synchronous=FULL" in environment
+    if "postgres" in databases:
+        assert "synchronous_commit=" in environment
+    assert "rows/s" in (raw / "summary.txt").read_text()
+
+
+def test_the_observability_harness_produced_every_number(
+    report: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    """scripts/bench_observability.py (docs/benchmarks-observability.md) in its quick mode, run
+    by the report: every variant and endpoint under load, and the handler benchmarks'
+    allocations per request. Numbers produced, never judged."""
+    out, _ = report
+    results = json.loads(
+        (out / "benchmarks" / "raw" / "observability" / "results.json").read_text()
+    )
+    variants = set(results["variants"])
+    assert {"off", "metrics", "metrics+log", "defaults", "defaults+otel"} <= variants
+    runs = results["runs"]
+    for variant in variants:
+        for endpoint in ("livez", "events"):
+            mine = [r for r in runs if r["variant"] == variant and r["endpoint"] == endpoint]
+            assert len(mine) == 1, (variant, endpoint)
+            assert mine[0]["rps"] > 0, mine
+            assert mine[0]["p99_ms"] > 0, mine
+            assert mine[0]["cpu_us"] > 0, mine
+            assert mine[0]["errors"] == 0, mine
+    handler = results["handler"]
+    for name in (
+        "BenchmarkMiddleware/bare",
+        "BenchmarkMiddleware/metrics",
+        "BenchmarkHandler/otel",
+    ):
+        assert handler[name]["ns_per_op"] > 0, handler
+        assert handler[name]["allocs_per_op"] >= 0, handler
+    assert results["uptime"]
+    assert "load average" in results["uptime"][0]
+    # The markdown summary names every variant with its ratio to the baseline.
+    markdown = (out / "benchmarks.md").read_text()
+    for variant in variants:
+        assert f"| {variant} |" in markdown

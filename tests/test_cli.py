@@ -7,9 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _helpers_env import assert_one_line_error, isolate_user_dirs, require_go, run_cli
-from _helpers_template_repo import TemplateRepo, git
-from _helpers_tiny_template import build_tiny_template
 from packaging.version import Version
 
 import scaffolder
@@ -17,8 +14,12 @@ from scaffolder._package import canonical_template_url
 from scaffolder.cli import build_parser, main
 from scaffolder.errors import EXIT_CODE_MEANINGS, ExitCode
 
+from ._helpers_env import assert_one_line_error, isolate_user_dirs, require_go, run_cli
+from ._helpers_template_repo import TemplateRepo, git
+from ._helpers_tiny_template import build_tiny_template
+from .conftest import REPO_ROOT
+
 FAST = ["--no-tidy", "--no-verify"]
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)

@@ -8,10 +8,11 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import _cgroup
 import pytest
-from _service import request, running
-from conftest import IN_CI
+
+from . import _cgroup
+from ._service import request, running
+from .conftest import IN_CI
 
 pytestmark = [pytest.mark.go, pytest.mark.e2e, pytest.mark.cgroup]
 

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _helpers_env import assert_one_line_error, isolate_user_dirs, require_go, run_cli
-from _helpers_teams import RepoState, bare_remote, publish
-from _helpers_template_repo import commit_all, git
-from _helpers_tiny_template import build_tiny_template, release_tiny_version
 
 from scaffolder import SilentProgress, fleet_status, new_service, set_org_config_value
 from scaffolder.errors import ExitCode, UsageError
+
+from ._helpers_env import assert_one_line_error, isolate_user_dirs, require_go, run_cli
+from ._helpers_teams import RepoState, bare_remote, publish
+from ._helpers_template_repo import commit_all, git
+from ._helpers_tiny_template import build_tiny_template, release_tiny_version
 
 pytestmark = pytest.mark.go
 

@@ -4,7 +4,8 @@ passes its own tests under the race detector."""
 from __future__ import annotations
 
 import pytest
-from conftest import PROFILES, Rendered, need, run
+
+from .conftest import PROFILES, Rendered, need, run
 
 pytestmark = pytest.mark.go
 profile_names = list(PROFILES)

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _service import request, start
-from conftest import Rendered
+
+from ._service import request, start
+from .conftest import Rendered
 
 pytestmark = [pytest.mark.go, pytest.mark.e2e]
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import PROFILES, Rendered, need, run
+
+from .conftest import PROFILES, Rendered, need, run
 
 pytestmark = pytest.mark.go
 

@@ -7,10 +7,11 @@ from pathlib import PurePath
 import jinja2
 import pytest
 import yaml
-from conftest import REPO_ROOT
 
 from scaffolder._names import derive_project_name
 from scaffolder.errors import InvalidAnswerError
+
+from .conftest import REPO_ROOT
 
 VALID = {
     "my-service": "my-service",

@@ -24,8 +24,9 @@ from typing import Any
 
 import pytest
 import yaml
-from _service import Service, request, start
-from conftest import PROFILES, Rendered, need, run
+
+from ._service import Service, request, start
+from .conftest import PROFILES, Rendered, need, run
 
 pytestmark = [pytest.mark.go]
 

@@ -6,9 +6,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _helpers_env import isolate_user_dirs
-from _helpers_template_repo import TemplateRepo
-from _helpers_tiny_template import build_tiny_template
 
 from scaffolder import (
     SilentProgress,
@@ -19,6 +16,10 @@ from scaffolder import (
     unset_org_config_value,
 )
 from scaffolder.errors import ExitCode, OrgConfigError
+
+from ._helpers_env import isolate_user_dirs
+from ._helpers_template_repo import TemplateRepo
+from ._helpers_tiny_template import build_tiny_template
 
 HAND_WRITTEN = """\
 # ACME platform team defaults -- owned by #platform

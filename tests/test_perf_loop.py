@@ -12,8 +12,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from _service import start
-from conftest import Rendered, go_env, need, run
+
+from ._service import start
+from .conftest import Rendered, go_env, need, run
 
 pytestmark = pytest.mark.go
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, need, run
+
+from .conftest import REPO_ROOT, need, run
 
 pytestmark = pytest.mark.go
 

@@ -14,7 +14,8 @@ import copier
 import pytest
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from .conftest import REPO_ROOT
+
 ONLY_ANSWERS = ["*", "!.copier-answers.yml"]
 
 

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _helpers_env import isolate_user_dirs, require_go
-from _helpers_real_template import snapshot_template
-from _helpers_teams import REPO_ROOT, RepoState, go_caches
-from _helpers_template_repo import GIT_TEST_IDENTITY, git
 from packaging.version import Version
+
+from ._helpers_env import isolate_user_dirs, require_go
+from ._helpers_real_template import snapshot_template
+from ._helpers_teams import RepoState, go_caches
+from ._helpers_template_repo import GIT_TEST_IDENTITY, git
+from .conftest import REPO_ROOT
 
 pytestmark = pytest.mark.go
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import REPO_ROOT
-
 from scaffolder._reference import command_synopsis, exit_code_table, rewrite
+
+from .conftest import REPO_ROOT
 
 
 def test_the_readme_synopsis_and_exit_codes_are_what_the_code_says() -> None:

@@ -17,7 +17,8 @@ from typing import Any
 import kubernetes_validate as kv
 import pytest
 import yaml
-from conftest import PROFILES, REPO_ROOT, Rendered, need, run
+
+from .conftest import PROFILES, REPO_ROOT, Rendered, need, run
 
 # The oldest Kubernetes minor still in wide use, and the newest the validator knows.
 K8S_VERSIONS = ("1.30.0", "latest")

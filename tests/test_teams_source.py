@@ -19,12 +19,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _helpers_env import assert_one_line_error, isolate_user_dirs, run_cli
-from _helpers_teams import REPO_ROOT, User, bare_remote, git_daemon, publish
-from _helpers_template_repo import TemplateRepo, commit_all, git, init_repo
-from _helpers_tiny_template import build_tiny_template, files_of_version, release_tiny_version
 
 from scaffolder.errors import ExitCode
+
+from ._helpers_env import assert_one_line_error, isolate_user_dirs, run_cli
+from ._helpers_teams import User, bare_remote, git_daemon, publish
+from ._helpers_template_repo import TemplateRepo, commit_all, git, init_repo
+from ._helpers_tiny_template import build_tiny_template, files_of_version, release_tiny_version
+from .conftest import REPO_ROOT
 
 FAST = ["--no-tidy", "--no-verify"]
 # The template URL the test package declares: it resolves nowhere, so any use of the network

@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 import yaml
-from _helpers_env import isolate_user_dirs
-from _helpers_template_repo import TemplateRepo, commit_all
-from _helpers_tiny_template import build_tiny_template, release_tiny_version
-from conftest import Rendered
 
 from scaffolder import SilentProgress, new_service, update_service
+
+from ._helpers_env import isolate_user_dirs
+from ._helpers_template_repo import TemplateRepo, commit_all
+from ._helpers_tiny_template import build_tiny_template, release_tiny_version
+from .conftest import Rendered
 
 HOST = "https://git.example.com/platform"
 

@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT, need
+
+from .conftest import REPO_ROOT, need
 
 pytestmark = pytest.mark.go
 

@@ -7,13 +7,14 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from _helpers_env import isolate_user_dirs
 from copier._vcs import get_repo
 
 from scaffolder import _package
 from scaffolder._copier_session import git_redirect_env
 from scaffolder._legacy import legacy_source
 from scaffolder._urls import git_location, recordable
+
+from ._helpers_env import isolate_user_dirs
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _helpers_env import assert_one_line_error, isolate_user_dirs, require_go, run_cli
-from _helpers_template_repo import TemplateRepo, commit_all, git
-from _helpers_tiny_template import build_tiny_template, make_user_edits, release_tiny_version
 
 from scaffolder import SilentProgress, check_service, new_service, update_service
 from scaffolder._carried import package_cache_path, refresh_package_cache
@@ -29,7 +26,10 @@ from scaffolder.errors import (
     TemplateSourceError,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from ._helpers_env import assert_one_line_error, isolate_user_dirs, require_go, run_cli
+from ._helpers_template_repo import TemplateRepo, commit_all, git
+from ._helpers_tiny_template import build_tiny_template, make_user_edits, release_tiny_version
+from .conftest import REPO_ROOT
 
 
 @pytest.fixture(autouse=True)

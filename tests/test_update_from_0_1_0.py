@@ -18,13 +18,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _helpers_env import require_go
-from _helpers_teams import REPO_ROOT, User
-from _helpers_template_repo import git
 from packaging.version import Version
 
 from scaffolder._package import canonical_template_url
 from scaffolder.errors import ExitCode
+
+from ._helpers_env import require_go
+from ._helpers_teams import User
+from ._helpers_template_repo import git
+from .conftest import REPO_ROOT
 
 pytestmark = pytest.mark.go
 

@@ -16,7 +16,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _helpers_real_template import (
+
+from scaffolder._package import TEMPLATE_ENTRIES
+from scaffolder._versions import versions_from_pyproject_history
+
+from ._helpers_real_template import (
     TEAM_EXTRA_FILE,
     TEAM_EXTRA_TEXT,
     TEAM_HANDLER_FILE,
@@ -27,11 +31,8 @@ from _helpers_real_template import (
     make_team_edits,
     snapshot_template,
 )
-from _helpers_template_repo import TemplateRepo, git
-from conftest import PROFILES, REPO_ROOT, go_env, need, run
-
-from scaffolder._package import TEMPLATE_ENTRIES
-from scaffolder._versions import versions_from_pyproject_history
+from ._helpers_template_repo import TemplateRepo, git
+from .conftest import PROFILES, REPO_ROOT, go_env, need, run
 
 pytestmark = pytest.mark.go
 

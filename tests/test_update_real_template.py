@@ -27,8 +27,14 @@ from typing import Any, TypeVar
 
 import pytest
 import yaml
-from _helpers_env import CONFIG_ENV, DATA_DIR_ENV, assert_one_line_error, run_cli
-from _helpers_real_template import (
+
+from scaffolder import SilentProgress, __version__, check_service, new_service, update_service
+from scaffolder._carried import package_cache_path, refresh_package_cache
+from scaffolder._copier_session import git_redirect_env
+from scaffolder.errors import ExitCode
+
+from ._helpers_env import CONFIG_ENV, DATA_DIR_ENV, assert_one_line_error, run_cli
+from ._helpers_real_template import (
     GO_CHANGE_FILE,
     GO_CHANGE_FUNC,
     MAKEFILE_COVER_TARGET,
@@ -55,13 +61,8 @@ from _helpers_real_template import (
     make_team_edits,
     release_versions,
 )
-from _helpers_template_repo import git
-from conftest import PROFILES, go_env, need, run
-
-from scaffolder import SilentProgress, __version__, check_service, new_service, update_service
-from scaffolder._carried import package_cache_path, refresh_package_cache
-from scaffolder._copier_session import git_redirect_env
-from scaffolder.errors import ExitCode
+from ._helpers_template_repo import git
+from .conftest import PROFILES, go_env, need, run
 
 pytestmark = pytest.mark.go
 T = TypeVar("T")

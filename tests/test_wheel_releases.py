@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _helpers_env import require_go
-from _helpers_teams import REPO_ROOT, User
-from _helpers_template_repo import git
 
 from scaffolder._package import installed_version
 from scaffolder._versions import versions_from_pyproject_history
+
+from ._helpers_env import require_go
+from ._helpers_teams import User
+from ._helpers_template_repo import git
+from .conftest import REPO_ROOT
 
 pytestmark = pytest.mark.go
 

@@ -102,7 +102,7 @@ def run(ctx: Context) -> Section:
         f"# {params.new_runs} rounds, alternating the order:",
         "goperf-scaffold new $WORK/svc --defaults && rm -rf $WORK/svc",
         "goperf-scaffold new $WORK/svc --defaults --no-verify && rm -rf $WORK/svc",
-        f"python tests/_helpers_bench_update.py --runs {params.update_runs}"
+        f"python -m tests._helpers_bench_update --runs {params.update_runs}"
         "   # update: GOPROXY=off, a fresh copy per run",
     ]
     new = section.numbers["new_defaults"]
@@ -198,10 +198,10 @@ def _update(ctx: Context, params: Params) -> tuple[Spread, str] | None:
         ctx.progress.say("tests/_helpers_bench_update.py is missing: update not timed")
         return None
     out = ctx.progress.run(
-        [sys.executable, str(helper), "--runs", str(params.update_runs)],
+        [sys.executable, "-m", "tests._helpers_bench_update", "--runs", str(params.update_runs)],
         ctx.repo,
         env=go_env(),
-        label=f"tests/_helpers_bench_update.py --runs {params.update_runs}",
+        label=f"python -m tests._helpers_bench_update --runs {params.update_runs}",
     )
     match = _MEDIAN.search(out)
     if not match:

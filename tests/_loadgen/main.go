@@ -1,5 +1,5 @@
 // Command loadgen drives a generated service over loopback for the reliability suite
-// (tests/test_reliability.py). It reads a JSON plan on stdin, runs every target's workers until
+// (tests/reliability/). It reads a JSON plan on stdin, runs every target's workers until
 // the plan's duration, its request budget, a readiness failure (load-balancer mode) or SIGTERM
 // ends the run, and prints one JSON summary on stdout: per target, the responses by status,
 // 503s with and without Retry-After, transport errors by class and latency percentiles.

@@ -16,7 +16,9 @@ func addFaultRoutes(mux *http.ServeMux, deps *Deps) {
 	mux.HandleFunc("POST /test/pool-panic", func(w http.ResponseWriter, _ *http.Request) {
 		err := deps.Pool.TrySubmit(func(context.Context) { panic("faultinject: task panic") })
 		if err == nil {
-			writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+			writeJSON(w, http.StatusAccepted, struct {
+				Status string `json:"status"`
+			}{Status: "accepted"})
 			return
 		}
 		writeError(w, http.StatusServiceUnavailable, err.Error())

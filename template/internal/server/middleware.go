@@ -39,7 +39,9 @@ func limitBody(next http.Handler, maxBytes int64) http.Handler {
 			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBytes)
+		if r.Body != http.NoBody { // net/http's body of a request without one: nothing to cap
+			r.Body = http.MaxBytesReader(w, r.Body, maxBytes)
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -1,0 +1,102 @@
+"""Known vulnerabilities in the generated code: govulncheck against an offline copy of the Go
+vulnerability database, and its control."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+
+from .. import _vulndb
+from .._load import record
+from ..conftest import PROFILES, Rendered, need
+
+pytestmark = [pytest.mark.go, pytest.mark.reliability]
+
+
+@pytest.fixture(scope="session")
+def govulncheck(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    need("go")
+    work = tmp_path_factory.mktemp("govulncheck")
+    return _vulndb.install_govulncheck(work / "bin", work)
+
+
+@pytest.fixture(scope="session")
+def vuln_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The local vulnerability database, built once per session from golang.org/x/vulndb."""
+    need("go")
+    work = tmp_path_factory.mktemp("vulndb")
+    out = work / "db"
+    summary = _vulndb.build_from_vulndb(work, out)
+    record("vulndb", summary)
+    assert summary["entries"] > 1000, summary
+    return out
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_govulncheck_finds_no_called_vulnerability_in_dependencies(
+    profile: str, rendered_profiles: dict[str, Rendered], govulncheck: Path, vuln_db: Path
+) -> None:
+    """No code path of the generated service reaches a known vulnerability in a module it
+    requires. Findings in the standard library belong to the Go toolchain that builds the
+    service (fixed by a Go patch release, which the Dockerfile's golang:<minor> image tracks);
+    they are reported as warnings with their fixed version, not failed on."""
+    messages = _vulndb.scan(govulncheck, vuln_db, rendered_profiles[profile].path)
+    config = next(m["config"] for m in messages if "config" in m)
+    called = _vulndb.called_findings(messages)
+    modules = {k: v for k, v in called.items() if v["module"] != "stdlib"}
+    stdlib = {k: v for k, v in called.items() if v["module"] == "stdlib"}
+    all_findings = {m["finding"]["osv"] for m in messages if "finding" in m}
+    record(
+        f"govulncheck_{profile}",
+        {
+            "go_version": config.get("go_version"),
+            "scan_level": config.get("scan_level"),
+            "called_in_modules": {k: v["summary"] for k, v in modules.items()},
+            "called_in_stdlib": {
+                k: f"fixed in {v['fixed_version']}: {v['summary']}" for k, v in stdlib.items()
+            },
+            "not_called": sorted(all_findings - called.keys()),
+        },
+    )
+    assert config["db"] == vuln_db.as_uri(), config
+    assert config["scan_level"] == "symbol", config
+    assert not modules, {k: {**v, "symbols": sorted(v["symbols"])} for k, v in modules.items()}
+    # A standard-library finding without a fix would have no remedy but a code change.
+    unfixed = sorted(k for k, v in stdlib.items() if not v["fixed_version"])
+    assert not unfixed, unfixed
+    if stdlib:
+        fixes = sorted({v["fixed_version"] for v in stdlib.values()})
+        warnings.warn(
+            f"{profile}: {len(stdlib)} vulnerabilities of the {config['go_version']} standard "
+            f"library are reachable (fixed in {', '.join(fixes)}): {', '.join(sorted(stdlib))}",
+            stacklevel=1,
+        )
+
+
+def test_govulncheck_local_database_reports_called_code(
+    rendered_profiles: dict[str, Rendered], govulncheck: Path, tmp_path: Path
+) -> None:
+    """The control for the scan above: against a database holding two synthetic entries for a
+    module the service requires, govulncheck reports the one whose symbol the code calls
+    (errgroup's Group.Go, used by internal/fanout) and not the one it never calls."""
+    entries = [
+        _vulndb.synthetic_entry(
+            "GO-2099-0001", "golang.org/x/sync", "golang.org/x/sync/errgroup", ["Group.Go"]
+        ),
+        _vulndb.synthetic_entry(
+            "GO-2099-0002", "golang.org/x/sync", "golang.org/x/sync/singleflight", ["Group.Do"]
+        ),
+    ]
+    db = tmp_path / "control-db"
+    _vulndb.build_database(
+        entries, [json.dumps(e).encode() for e in entries], db, "2026-01-01T00:00:00Z"
+    )
+    messages = _vulndb.scan(
+        govulncheck, db, rendered_profiles["default"].path, "./internal/fanout/"
+    )
+    called = _vulndb.called_findings(messages)
+    assert "GO-2099-0001" in called, messages
+    assert "GO-2099-0002" not in called
