@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _helpers_template_repo import TemplateRepo
-
 from scaffolder import SilentProgress, new_service
+
+from ._helpers_template_repo import TemplateRepo
 
 DRIFT_VERSIONS = ("1.0.0", "1.1.0", "1.2.0")
 

@@ -10,17 +10,18 @@ import json
 from pathlib import Path
 
 import pytest
-from _helpers_drift_template import (
-    build_drift_template,
-    new_drift_project,
-    release_drift_version,
-)
-from _helpers_env import assert_one_line_error, isolate_user_dirs, run_cli
-from _helpers_template_repo import TemplateRepo, commit_all, git, init_repo
 
 from scaffolder import SilentProgress, diff_service, fleet_status, update_service
 from scaffolder import cli as scaffolder_cli
 from scaffolder.errors import ExitCode
+
+from ._helpers_drift_template import (
+    build_drift_template,
+    new_drift_project,
+    release_drift_version,
+)
+from ._helpers_env import assert_one_line_error, isolate_user_dirs, run_cli
+from ._helpers_template_repo import TemplateRepo, commit_all, git, init_repo
 
 
 @pytest.fixture(autouse=True)

@@ -13,17 +13,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from _helpers_drift_template import (
+
+from scaffolder import SilentProgress, diff_service, update_service
+from scaffolder.errors import ExitCode
+
+from ._helpers_drift_template import (
     MAKEFILE_1_1,
     build_drift_template,
     new_drift_project,
     release_drift_version,
 )
-from _helpers_env import assert_one_line_error, isolate_user_dirs, run_cli
-from _helpers_template_repo import commit_all, git, init_repo
-
-from scaffolder import SilentProgress, diff_service, update_service
-from scaffolder.errors import ExitCode
+from ._helpers_env import assert_one_line_error, isolate_user_dirs, run_cli
+from ._helpers_template_repo import commit_all, git, init_repo
 
 TEAM_LINT = "\tgo vet ./... && gofmt -l ."
 

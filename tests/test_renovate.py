@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import IN_CI, PROFILES, Rendered
+
+from .conftest import IN_CI, PROFILES, Rendered
 
 RENOVATE_VERSION = "39.264.1"
 RENOVATE_CACHE_ENV = "GOPERF_SCAFFOLD_TEST_RENOVATE_DIR"
