@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from ._adopt import AdoptResult, adopt_service
 from ._check import CheckResult, check_service
+from ._drift import DiffResult, FileDrift, diff_service
 from ._fleet_status import RepoStatus, fleet_status
 from ._fleet_update import FleetUpdateReport, RepoUpdate, fleet_update
+from ._heal import HealResult, heal_service
 from ._new import NewResult, new_service
 from ._org_config import (
     ORG_CONFIG_KEYS,
@@ -26,8 +28,11 @@ __all__ = [
     "ORG_CONFIG_KEYS",
     "AdoptResult",
     "CheckResult",
+    "DiffResult",
     "ExitCode",
+    "FileDrift",
     "FleetUpdateReport",
+    "HealResult",
     "NewResult",
     "Progress",
     "RepoStatus",
@@ -40,8 +45,10 @@ __all__ = [
     "__version__",
     "adopt_service",
     "check_service",
+    "diff_service",
     "fleet_status",
     "fleet_update",
+    "heal_service",
     "new_service",
     "org_config_path",
     "read_org_config",

@@ -37,7 +37,10 @@ VERBS: dict[str, VerbHelp] = {
         "arrive, a line both changed becomes a conflict (inline markers, or .rej files with "
         "--conflict rej; exit code 9). The project must be a clean git work tree. Only new "
         "questions are asked. Afterwards go mod tidy regenerates go.mod/go.sum and gofmt -l "
-        "reports unformatted Go files. Review with git diff, then commit.",
+        "reports unformatted Go files. Review with git diff, then commit. With --heal FILE… "
+        "nothing is updated: the named files get the template's content at the project's "
+        "recorded version again, the team's other edits kept and conflict markers where the "
+        "two disagree (for a file that silently diverged; see `diff`).",
     ),
     "check": VerbHelp(
         "tell whether a project is behind its template",
@@ -45,6 +48,20 @@ VERBS: dict[str, VerbHelp] = {
         "template version its source offers: exit code 0 when it is up to date, 10 when an "
         "update is available. Nothing is written. --json prints one JSON document on stdout, "
         "errors included.",
+    ),
+    "diff": VerbHelp(
+        "show how template-managed files differ from the template",
+        "Show how the template-managed files of the project at PATH (default: the current "
+        "folder) differ from what its template generates at the version and with the answers "
+        "the project records. The template is rendered in a temporary folder from this "
+        "installation's cache (offline when it holds that version); the working tree is "
+        "compared, uncommitted edits included, and nothing is written. Each file is modified, "
+        "missing, or extra-from-template (generated once, no longer generated). Files the "
+        "template leaves to the team once generated (such as cmd/*/default.pgo) and go.sum are "
+        "listed apart, not as drift. A unified diff by default (`git apply -R` of it restores "
+        "the template's content), --stat per file, --json one document. Exit code 0 when "
+        "nothing differs, 1 when files differ (as diff(1)); its errors never exit 1 (an "
+        "unexpected one exits 13). `update --heal FILE` brings a file back.",
     ),
     "fleet": VerbHelp(
         "status and upgrades of many generated repositories at once",
@@ -54,8 +71,9 @@ VERBS: dict[str, VerbHelp] = {
         "a table of where every repository stands",
         "For each PATH (a generated repository, or a folder whose sub-folders are searched): "
         "project, answers, template version, newest available, versions behind, uncommitted "
-        "changes, open conflicts. Exit code 10 when any repository is behind, 12 when one "
-        "could not be read.",
+        "changes, open conflicts, drifted files (template-managed files that differ from the "
+        "template at the recorded version, as `diff` counts them; --no-drift leaves them out). "
+        "Exit code 10 when any repository is behind, 12 when one could not be read.",
     ),
     "fleet update": VerbHelp(
         "update every repository on a branch of its own, built and tested",

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from ._git import run_git
 
-# Copier's inline markers (`git merge-file -L ...` in its update), and adopt's.
-START_MARKERS = (b"<<<<<<< before updating", b"<<<<<<< before adopting")
-END_MARKERS = (b">>>>>>> after updating", b">>>>>>> after adopting")
+# Copier's inline markers (`git merge-file -L ...` in its update), adopt's and heal's.
+START_MARKERS = (b"<<<<<<< before updating", b"<<<<<<< before adopting", b"<<<<<<< before healing")
+END_MARKERS = (b">>>>>>> after updating", b">>>>>>> after adopting", b">>>>>>> after healing")
 _MARKERS = START_MARKERS + END_MARKERS
 
 

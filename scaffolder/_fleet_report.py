@@ -7,7 +7,16 @@ from collections.abc import Sequence
 from ._fleet_status import RepoStatus
 from ._fleet_update import RepoUpdate
 
-_STATUS_COLUMNS = ("PROJECT", "PROFILE", "TEMPLATE", "NEWEST", "BEHIND", "DIRTY", "CONFLICTS")
+_STATUS_COLUMNS = (
+    "PROJECT",
+    "PROFILE",
+    "TEMPLATE",
+    "NEWEST",
+    "BEHIND",
+    "DIRTY",
+    "CONFLICTS",
+    "DRIFTED",
+)
 
 
 def _value(value: object) -> str:
@@ -27,6 +36,13 @@ def _varying_answers(rows: Sequence[RepoStatus]) -> tuple[set[str], dict[str, ob
     return varying, shared
 
 
+def _drifted(row: RepoStatus) -> str:
+    """DRIFTED: how many files `diff` lists, `?` when that failed, `-` when not computed."""
+    if row.drift_error is not None:
+        return "?"
+    return "-" if row.drifted_files is None else str(len(row.drifted_files))
+
+
 def status_table(rows: Sequence[RepoStatus]) -> str:
     """A table of a fleet: PROFILE shows the answers that differ between repositories."""
     varying, shared = _varying_answers(rows)
@@ -34,7 +50,7 @@ def status_table(rows: Sequence[RepoStatus]) -> str:
     notes: list[str] = []
     for row in rows:
         if row.error is not None:
-            lines.append([row.project, "-", "-", "-", "-", "-", "-"])
+            lines.append([row.project, *["-"] * (len(_STATUS_COLUMNS) - 1)])
             notes.append(f"{row.project} ({row.path}): {row.error}")
             continue
         profile = " ".join(
@@ -49,8 +65,11 @@ def status_table(rows: Sequence[RepoStatus]) -> str:
                 str(row.behind_by),
                 _value(row.dirty),
                 ", ".join(row.conflicts) if row.conflicts else "-",
+                _drifted(row),
             ]
         )
+        if row.drift_error is not None:
+            notes.append(f"{row.project} ({row.path}): drift not computed: {row.drift_error}")
     widths = [max(len(line[index]) for line in lines) for index in range(len(_STATUS_COLUMNS))]
     text = [
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()

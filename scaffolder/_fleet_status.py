@@ -10,6 +10,7 @@ from typing import Any
 
 from ._check import check_service
 from ._conflicts import open_conflicts
+from ._drift import diff_service
 from ._fetch import each_source_fetched_once
 from ._git import GitCommandError, run_git
 from ._project import ANSWERS_FILE, read_recorded_project
@@ -32,6 +33,8 @@ class RepoStatus:
     behind_by: int = 0
     dirty: bool = False
     conflicts: list[str] = field(default_factory=list)
+    drifted_files: list[str] | None = None  # as `diff` lists them; None: not computed
+    drift_error: str | None = None  # why the drift could not be computed
     error: str | None = None
 
     @property
@@ -51,6 +54,8 @@ class RepoStatus:
             "behind_by": self.behind_by,
             "dirty": self.dirty,
             "conflicts": self.conflicts,
+            "drifted_files": self.drifted_files,
+            "drift_error": self.drift_error,
             "error": self.error,
         }
 
@@ -80,7 +85,15 @@ def find_projects(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     return found
 
 
-def _status_of(project: Path) -> RepoStatus:
+def _drift_of(project: Path) -> tuple[list[str] | None, str | None]:
+    """The drifted files of `project`, or why they could not be computed."""
+    try:
+        return [drift.file for drift in diff_service(project).files], None
+    except ScaffoldError as error:
+        return None, str(error)
+
+
+def _status_of(project: Path, *, drift: bool) -> RepoStatus:
     name = project.name
     try:
         recorded = read_recorded_project(project)
@@ -93,6 +106,7 @@ def _status_of(project: Path) -> RepoStatus:
         return RepoStatus(project, name, error=str(error))
     except GitCommandError as error:
         return RepoStatus(project, name, error=f"not a usable git repository: {error}")
+    drifted, drift_error = _drift_of(project) if drift else (None, None)
     return RepoStatus(
         path=project,
         project=name,
@@ -103,17 +117,23 @@ def _status_of(project: Path) -> RepoStatus:
         behind_by=check.behind_by,
         dirty=dirty,
         conflicts=conflicts,
+        drifted_files=drifted,
+        drift_error=drift_error,
     )
 
 
-def fleet_status(paths: Sequence[str | os.PathLike[str]]) -> list[RepoStatus]:
+def fleet_status(
+    paths: Sequence[str | os.PathLike[str]], *, drift: bool = True
+) -> list[RepoStatus]:
     """Report each generated repository under PATHs: template version, newest, state.
 
     A PATH is a generated repository or a folder whose direct sub-folders are searched for
     them. Per repository: project name, answers, template version, the newest version its
     source offers, how many releases it is behind, uncommitted changes, open conflicts
-    (markers or .rej files). Each source is fetched once; read-only.
+    (markers or .rej files) and, with `drift`, the template-managed files that differ from the
+    template at the recorded version (as `diff_service` finds them). Each source is fetched
+    once; read-only.
     """
     projects = find_projects(paths)
     with each_source_fetched_once():
-        return [_status_of(project) for project in projects]
+        return [_status_of(project, drift=drift) for project in projects]

@@ -55,7 +55,7 @@ def _argument(action: argparse.Action) -> str:
         value = "|".join(str(choice) for choice in action.choices)
     else:
         value = str(action.metavar or action.dest.upper())
-    repeat = " ..." if isinstance(action, argparse._AppendAction) else ""
+    repeat = " ..." if isinstance(action, argparse._AppendAction) or action.nargs == "+" else ""
     return f"[{flag} {value}{repeat}]"
 
 

@@ -15,7 +15,7 @@ from packaging.version import Version
 
 from ._cache import cache_path, cached_tags
 from ._carried import refresh_package_cache
-from ._fetch import fetch_one_version, once, refresh_from_source
+from ._fetch import FetchOutcome, fetch_one_version, once, refresh_from_source
 from ._git import GitCommandError, is_git_worktree_root, run_git
 from ._legacy import legacy_source
 from ._org_config import read_org_config
@@ -109,8 +109,18 @@ def _local_path_note(recorded: str) -> tuple[str, ...]:
     )
 
 
-def prepare(recorded: str, *, org: str | None, replaces: str | None = None) -> TemplateSource:
-    """Make `recorded` available in its cache (package files, or a fetch) and describe it."""
+def prepare(
+    recorded: str,
+    *,
+    org: str | None,
+    replaces: str | None = None,
+    cached_version: str | None = None,
+) -> TemplateSource:
+    """Make `recorded` available in its cache (package files, or a fetch) and describe it.
+
+    With `cached_version`, a source whose cache already holds that version is not reached
+    (read-only commands that need one version only, such as `diff`, stay offline).
+    """
     canonical = recordable(canonical_template_url())
     if _same_source(recorded, canonical):
         cache = cache_path(git_location(canonical))
@@ -125,7 +135,10 @@ def prepare(recorded: str, *, org: str | None, replaces: str | None = None) -> T
             f"exist on this machine; {REPOINT_HINT}"
         )
     cache = cache_path(location)
-    outcome = refresh_from_source(location, cache)
+    if cached_version is not None and cached_version in cached_tags(cache).values():
+        outcome = FetchOutcome(derived_versions=False)
+    else:
+        outcome = refresh_from_source(location, cache)
     notes = list(_local_path_note(recorded))
     if outcome.offline_note:
         notes.append(outcome.offline_note)
@@ -146,12 +159,17 @@ def source_for_new(template: str | None) -> TemplateSource:
 
 
 def source_for_project(
-    recorded: str, *, commit: str | None = None, template: str | None = None
+    recorded: str,
+    *,
+    commit: str | None = None,
+    template: str | None = None,
+    offline_if_cached: bool = False,
 ) -> TemplateSource:
     """The source of an existing project: its recorded one, or where it must now point.
 
     `template` re-points explicitly. A 0.1.0 per-user mirror path is re-pointed to the
-    organisation's template URL (or this package's), or to the checkout it mirrored.
+    organisation's template URL (or this package's), or to the checkout it mirrored. With
+    `offline_if_cached`, a source whose cache already holds `commit` is not fetched.
     """
     org = _org_template()
     if template is not None:
@@ -159,7 +177,7 @@ def source_for_project(
         return prepare(chosen, org=org, replaces=None if chosen == recorded else recorded)
     legacy = legacy_source(recorded)
     if legacy is None:
-        return prepare(recorded, org=org)
+        return prepare(recorded, org=org, cached_version=commit if offline_if_cached else None)
     if legacy.kind == "package mirror":
         target = org or recordable(canonical_template_url())
         source = prepare(target, org=org, replaces=recorded)

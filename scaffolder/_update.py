@@ -46,7 +46,8 @@ class UpdateResult:
         return bool(self.conflicted_files)
 
 
-def _ensure_clean_git_project(project: Path) -> None:
+def ensure_clean_git_project(project: Path) -> None:
+    """Refuse a project that git does not track, or one with uncommitted changes."""
     if not git_available():
         raise ProjectNotUpdatableError("git is not installed; updating needs git")
     if not is_inside_git_worktree(project):
@@ -132,7 +133,7 @@ def update_service(
     progress = progress or StreamProgress()
     recorded = read_recorded_project(path)
     project = recorded.path
-    _ensure_clean_git_project(project)
+    ensure_clean_git_project(project)
     source = source_for_project(recorded.src_path, commit=recorded.commit, template=template)
     for note in source.notes:
         progress.note(note)

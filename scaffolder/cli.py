@@ -17,6 +17,7 @@ from ._cli_common import (
     verb_parser,
     write_json,
 )
+from ._cli_drift import add_diff_parser, add_heal_option, run_heal
 from ._cli_fleet import add_adopt_parser, add_fleet_parser
 from ._cli_help import answer_keys_help
 from ._data_args import parse_data_items
@@ -74,6 +75,8 @@ def _run_new(args: argparse.Namespace) -> int:
 
 
 def _run_update(args: argparse.Namespace) -> int:
+    if args.heal:
+        return run_heal(args)
     result = update_service(
         args.path,
         conflict=args.conflict,
@@ -205,6 +208,7 @@ def _add_update_parser(commands: argparse._SubParsersAction[OneLineErrorParser])
         metavar="SRC",
         help="first re-point the recorded template source to this git URL, in its own commit",
     )
+    add_heal_option(update)
     update.set_defaults(handler=_run_update)
 
 
@@ -257,10 +261,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_new_parser(commands)
     _add_update_parser(commands)
     _add_check_parser(commands)
+    add_diff_parser(commands)
     add_fleet_parser(commands)
     add_adopt_parser(commands)
     _add_config_parser(commands)
     return parser
+
+
+def _exit_code(code: ExitCode, command: str | None) -> ExitCode:
+    """`code`, except that `diff` never fails with 1: there 1 means "files differ"."""
+    if command == "diff" and code == ExitCode.UNEXPECTED:
+        return ExitCode.DIFF_FAILED
+    return code
 
 
 def _fail(message: str, code: ExitCode, *, as_json: bool) -> int:
@@ -276,8 +288,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     # Known before parsing, so that even a usage error of `check --json` answers in JSON.
     as_json = "--json" in arguments and not {"-h", "--help"} & set(arguments)
+    command = None
     try:
         args = build_parser().parse_args(arguments)
+        command = args.command
         handler: Callable[[argparse.Namespace], int] = args.handler
         return int(handler(args))
     except FleetIncompleteError as error:  # the report is printed; the summary is the error
@@ -286,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScaffoldError as error:
         if os.environ.get(DEBUG_ENV):
             raise
-        return _fail(str(error), error.exit_code, as_json=as_json)
+        return _fail(str(error), _exit_code(error.exit_code, command), as_json=as_json)
     except KeyboardInterrupt:
         return _fail("interrupted", ExitCode.INTERRUPTED, as_json=as_json)
     except Exception as error:  # a bug: still no traceback for users unless debugging
@@ -295,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(f"{type(error).__name__}: {error}".split())
         return _fail(
             f"unexpected error ({message}); set {DEBUG_ENV}=1 for details and report it",
-            ExitCode.UNEXPECTED,
+            _exit_code(ExitCode.UNEXPECTED, command),
             as_json=as_json,
         )
 

@@ -33,6 +33,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     UNEXPECTED = 1
+    FILES_DIFFER = 1  # `diff` found drift (diff(1)); an alias: `diff` exits DIFF_FAILED on a bug
     USAGE = 2
     INVALID_ANSWER = 3
     DESTINATION = 4
@@ -44,13 +45,15 @@ class ExitCode(IntEnum):
     UPDATE_AVAILABLE = 10
     ORG_CONFIG = 11
     FLEET_INCOMPLETE = 12
+    DIFF_FAILED = 13  # what `diff` exits with instead of 1, which there means "files differ"
     INTERRUPTED = 130
 
 
 # What each exit code means, in the words `--help` and the README use.
 EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "success; `check`: up to date",
-    ExitCode.UNEXPECTED: "unexpected internal error (a bug: please report it)",
+    ExitCode.UNEXPECTED: "unexpected internal error (a bug: please report it); "
+    "`diff`: files differ (as diff(1))",
     ExitCode.USAGE: "usage error: bad command line, malformed or unknown `--data`",
     ExitCode.INVALID_ANSWER: "an answer was refused by the template (copier.yml)",
     ExitCode.DESTINATION: "destination problem: not empty, would overwrite files, unwritable",
@@ -62,6 +65,7 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.UPDATE_AVAILABLE: "`check`, `fleet status`: an update is available",
     ExitCode.ORG_CONFIG: "organisation config problem: unknown key, bad value, unreadable",
     ExitCode.FLEET_INCOMPLETE: "`fleet`: some repositories were not updated or not read",
+    ExitCode.DIFF_FAILED: "`diff`: an unexpected internal error (1 means files differ there)",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
 }
 

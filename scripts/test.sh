@@ -40,6 +40,13 @@ if ! command -v wrk >/dev/null 2>&1; then
   fi
 fi
 
+# Node.js and npm: tests/test_renovate.py installs Renovate's renovate-config-validator (npm
+# package renovate@39, which needs Node ^20.15.1 or ^22.11.0) once into
+# ~/.cache/goperf-scaffold-test/ and fails in CI without them.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "scripts/test.sh: node/npm not found; tests/test_renovate.py needs Node.js 20.15+ with npm" >&2
+fi
+
 # Prometheus (and its promtool) for the observability tests, which run their own server on a
 # free loopback port with their own config and data directory. The package's own service must
 # not stay on :9090, where it would scrape nothing of ours and hold the port.

@@ -137,13 +137,17 @@ def test_fleet_status_reports_versions_state_and_profiles(fleet: Fleet) -> None:
     assert table.returncode == ExitCode.UPDATE_AVAILABLE
     header, *lines = table.stdout.splitlines()
     assert header.split() == [
-        "PROJECT", "PROFILE", "TEMPLATE", "NEWEST", "BEHIND", "DIRTY", "CONFLICTS"
+        "PROJECT", "PROFILE", "TEMPLATE", "NEWEST", "BEHIND", "DIRTY", "CONFLICTS", "DRIFTED"
     ]  # fmt: skip
+    # d's team edited the Makefile; c's .rej file is not a template file.
+    assert {name: row["drifted_files"] for name, row in rows.items()} == {
+        "a": [], "b": [], "c": [], "d": ["Makefile"], "e": []
+    }  # fmt: skip
     row_b = next(line for line in lines if line.startswith("b "))
     assert "greeting_word=howdy" in row_b
-    assert row_b.split()[-5:] == ["1.1.0", "1.3.0", "2", "no", "-"]
+    assert row_b.split()[-6:] == ["1.1.0", "1.3.0", "2", "no", "-", "0"]
     row_c = next(line for line in lines if line.startswith("c "))
-    assert row_c.split()[-3:] == ["3", "yes", "Makefile.rej"]
+    assert row_c.split()[-4:] == ["3", "yes", "Makefile.rej", "0"]
 
 
 def test_fleet_update_reports_each_repo_and_touches_only_the_good_ones(fleet: Fleet) -> None:

@@ -166,6 +166,8 @@ def test_release_project_updates_to_the_current_template(
     ):
         assert (project / new_file).is_file(), new_file  # fmt: skip
     assert (project / "internal" / "tracing").exists() == (recorded["tracing"] == "otel")
+    # Renovate (new in 0.2.0) is on by default with GitHub CI: renovate.json arrives by update.
+    assert (project / "renovate.json").is_file() == (answers.get("ci", "github") == "github")
     status = git("status", "--porcelain", cwd=project)
     marked = [
         line for line in status.splitlines() if line.endswith(".rej") or line.startswith("UU")
