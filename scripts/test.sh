@@ -93,4 +93,4 @@ echo "--- static checks of the Python package"
 .venv/bin/mypy
 
 echo "--- test suite"
-exec .venv/bin/pytest "$@"
+exec .venv/bin/pytest --durations=30 "$@"

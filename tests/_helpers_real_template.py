@@ -284,9 +284,11 @@ def make_team_edits(project: Path, *, conflicting: bool) -> None:
 
     routes = project / "internal" / "server" / "routes.go"
     lines = _read(routes).splitlines(True)
-    anchor = next((i for i, line in enumerate(lines) if 'mux.Handle("GET /livez"' in line), None)
+    # First in addRoutes: a line no release has changed. (Right after GET /livez would conflict
+    # with 0.2.0, which changed the GET /readyz registration below it: a real 3-way conflict.)
+    anchor = next((i for i, line in enumerate(lines) if line.startswith("func addRoutes(")), None)
     if anchor is None:
-        raise AssertionError(f"{routes} registers no GET /livez route to add the team's after")
+        raise AssertionError(f"{routes} has no addRoutes function to add the team's route to")
     lines.insert(anchor + 1, TEAM_ROUTE + "\n")
     _write(routes, "".join(lines))
 

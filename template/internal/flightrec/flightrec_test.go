@@ -90,7 +90,13 @@ func TestOneSnapshotPerIntervalAndAtMostMaxFiles(t *testing.T) {
 			r.Slow(context.Background(), "/v1/fanout", time.Second)
 		}
 		want := min(window, 3)
-		waitFor(t, "the snapshot of this window", func() bool { return len(snapshots(t, dir)) == want && ring.writesDone() == window })
+		// Done when this window's file is in place and the oldest beyond MaxFiles are gone: the
+		// write counter alone moves before the file is renamed and the directory pruned.
+		stamp := clk.Now().UTC().Format("20060102T150405")
+		waitFor(t, "the snapshot of this window", func() bool {
+			files := snapshots(t, dir)
+			return len(files) == want && strings.Contains(files[len(files)-1], stamp) && ring.writesDone() == window
+		})
 		clk.Add(time.Minute + time.Millisecond)
 	}
 	if got := ring.writesDone(); got != 6 {
