@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
-__all__ = ["Worker", "message_after_copy", "question_names"]
+__all__ = ["Worker", "message_after_copy", "question_names", "team_owned_patterns"]
 
 if TYPE_CHECKING:
     from copier._main import Worker
@@ -42,3 +42,28 @@ def message_after_copy(worker: Worker, dest: Path, answers_file: str) -> str | N
         return str(worker.jinja_env.from_string(raw).render(**context)).rstrip()
     except Exception:  # a message that cannot render must not fail a finished project
         return None
+
+
+_JINJA_MARKERS = ("{{", "{%")
+
+
+def team_owned_patterns(worker: Worker, answers_file: str) -> list[str]:
+    """The gitignore-style patterns of the paths the template hands over to the team once
+    generated: `_skip_if_exists` (rendered with the answers; a pattern that cannot render
+    matches nothing) and the `_exclude` entries without a Jinja condition."""
+    context = {
+        **worker.answers.combined,
+        "_copier_conf": {"answers_file": answers_file, "vcs_ref": worker.template.ref},
+    }
+    patterns: list[str] = []
+    for raw in worker.template.skip_if_exists:
+        try:
+            patterns.append(str(worker.jinja_env.from_string(str(raw)).render(**context)))
+        except Exception:
+            continue
+    patterns.extend(
+        str(raw)
+        for raw in worker.template.exclude
+        if not any(marker in str(raw) for marker in _JINJA_MARKERS)
+    )
+    return [p for p in patterns if p.strip()]

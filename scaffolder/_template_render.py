@@ -15,17 +15,19 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import copier
 from pathspec import GitIgnoreSpec
 
+from ._copier_adapter import team_owned_patterns
 from ._copier_errors import copier_errors_translated
 from ._copier_session import copier_reading_cache
 from ._project import ANSWERS_FILE
 from ._source import TemplateSource
 
-_JINJA_MARKERS = ("{{", "{%")
+if TYPE_CHECKING:
+    from ._copier_adapter import Worker
 
 
 @dataclass(frozen=True)
@@ -59,22 +61,9 @@ def _files_under(root: Path) -> frozenset[str]:
     )
 
 
-def _team_owned_matcher(worker: Any) -> Callable[[str], bool]:
+def _team_owned_matcher(worker: Worker) -> Callable[[str], bool]:
     """`_skip_if_exists` (rendered) and the `_exclude` entries that hold no Jinja condition."""
-    context = {
-        **worker.answers.combined,
-        "_copier_conf": {"answers_file": ANSWERS_FILE, "vcs_ref": worker.template.ref},
-    }
-    patterns: list[str] = []
-    for raw in worker.template.skip_if_exists:
-        with contextlib.suppress(Exception):  # a pattern that cannot render matches nothing
-            patterns.append(str(worker.jinja_env.from_string(str(raw)).render(**context)))
-    patterns.extend(
-        str(raw)
-        for raw in worker.template.exclude
-        if not any(marker in str(raw) for marker in _JINJA_MARKERS)
-    )
-    spec = GitIgnoreSpec.from_lines([p for p in patterns if p.strip()])
+    spec = GitIgnoreSpec.from_lines(team_owned_patterns(worker, ANSWERS_FILE))
     return lambda relative: bool(spec.match_file(relative))
 
 
