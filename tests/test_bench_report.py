@@ -195,6 +195,14 @@ def test_the_store_harness_produced_every_figure(
     if "postgres" in databases:
         assert "synchronous_commit=" in environment
     assert "rows/s" in (raw / "summary.txt").read_text()
+    # The headline ratios reach the report's summary table (bench/report/harness_summary.py).
+    numbers = section(out, "store")["numbers"]
+    assert isinstance(numbers, dict)
+    for db in databases:
+        for writers in (1, 8, 64, 256):
+            assert numbers[f"{db}_batched_vs_pertx_{writers}_writers"] > 0
+        for clients in (1, 64):
+            assert numbers[f"{db}_http_batched_vs_pertx_{clients}_clients"] > 0
 
 
 def test_the_observability_harness_produced_every_number(
@@ -232,3 +240,8 @@ def test_the_observability_harness_produced_every_number(
     markdown = (out / "benchmarks.md").read_text()
     for variant in variants:
         assert f"| {variant} |" in markdown
+    numbers = section(out, "observability")["numbers"]
+    assert isinstance(numbers, dict)
+    for variant in variants - {"off"}:
+        for endpoint in ("livez", "events"):
+            assert numbers[f"{endpoint}_cpu_per_request_{variant}_vs_off"] > 0

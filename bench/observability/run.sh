@@ -15,4 +15,8 @@ args=("$@")
 if [[ -n "${BENCH_REPORT_OUT:-}" ]]; then
   args+=(--out "$BENCH_REPORT_OUT/results.json")
 fi
-exec "$python" "$repo/scripts/bench_observability.py" "${args[@]}"
+"$python" "$repo/scripts/bench_observability.py" "${args[@]}"
+if [[ -n "${BENCH_REPORT_OUT:-}" ]]; then
+  # Headline ratios (CPU per request against everything off) for the report's summary table.
+  (cd "$repo" && "$python" -m bench.report.harness_summary observability "$BENCH_REPORT_OUT/results.json")
+fi

@@ -155,3 +155,7 @@ echo "--- summary (benchstat)"
   done
 } | tee "$out/summary.txt"
 echo "results in $out"
+if [[ -n "${BENCH_REPORT_OUT:-}" ]]; then
+  # Headline ratios for python -m bench.report's summary table (medians; spreads above).
+  (cd "$repo" && "${PYTHON:-$repo/.venv/bin/python}" -m bench.report.harness_summary store "$out")
+fi
