@@ -25,7 +25,8 @@ QUICK_GATE = [
 
 # GET /livez's handler, to be slowed: its first statement becomes a 200 µs sleep.
 _LIVEZ_BODY = re.compile(
-    r"(func handleLivez\(\) http\.Handler \{\n(?:\t[^\n]*\n)*?\treturn http\.HandlerFunc\(func\([^)]*\) \{\n)"
+    r"(func handleLivez\(\) http\.Handler \{\n(?:\t[^\n]*\n)*?"
+    r"\treturn http\.HandlerFunc\(func\([^)]*\) \{\n)"
 )
 
 
