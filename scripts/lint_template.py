@@ -65,6 +65,7 @@ _COMMON_ANSWERS: dict[str, object] = {
     "ci": "github",
     "docker": True,
     "kubernetes": True,
+    "renovate": True,
 }
 
 

@@ -132,7 +132,8 @@ def test_platform_team_flow_from_the_readme(
     results = run_block(release, work, env)
 
     status = next(body for command, _, body in results if "fleet status" in command)
-    assert re.search(rf"^orders\s.*{version}\s+{next_version}\s+1\s+no\s+-$", status, re.M)
+    # ... BEHIND 1, not DIRTY, no CONFLICTS, and no file DRIFTED from the recorded version.
+    assert re.search(rf"^orders\s.*{version}\s+{next_version}\s+1\s+no\s+-\s+0$", status, re.M)
     update = next(body for command, _, body in results if "fleet update" in command)
     branch = f"template/{next_version}"
     assert f"orders: updated {version} -> {next_version} on branch {branch}" in update

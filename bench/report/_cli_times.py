@@ -31,7 +31,7 @@ class Params:
     update_runs: int
 
 
-QUICK = Params(new_runs=2, update_runs=5)
+QUICK = Params(new_runs=1, update_runs=1)
 FULL = Params(new_runs=9, update_runs=9)
 
 

@@ -38,7 +38,7 @@ class Params:
 
 QUICK = Params(
     profile_seconds=3,
-    runs=3,
+    runs=2,
     benchtime="2000x",
     packages=("./internal/workerpool", "./internal/fanout"),
     load_compare=False,
