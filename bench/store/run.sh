@@ -154,7 +154,7 @@ echo "--- summary (benchstat)"
     (cd "$work/${databases[0]}" && go tool benchstat -col /build "$out/e2e-$db.txt")
   done
 } | tee "$out/summary.txt"
-echo "results in $out"
+echo "results in ${out#"$repo"/}"
 if [[ -n "${BENCH_REPORT_OUT:-}" ]]; then
   # Headline ratios for python -m bench.report's summary table (medians; spreads above).
   (cd "$repo" && "${PYTHON:-$repo/.venv/bin/python}" -m bench.report.harness_summary store "$out")
