@@ -89,6 +89,8 @@ def build_release_bundle(
     for version, commit in rule.versions_from_pyproject_history(root):
         if str(version) == current_version:
             continue  # the wheel carries the current version's files themselves
+        if version.is_prerelease:
+            continue  # releases only, not the development snapshots between them
         listing = _git("ls-tree", commit, "--", *entries, cwd=root)
         if not listing.strip():
             continue  # a release from before the template existed
