@@ -6,10 +6,11 @@ import argparse
 import json
 import sys
 import textwrap
+from collections.abc import Sequence
 from typing import NoReturn
 
 from ._cli_help import verb_help
-from .errors import EXIT_CODE_MEANINGS, UsageError
+from .errors import EXIT_CODE_MEANINGS, ExitCode, UsageError
 
 PROG = "goperf-scaffold"
 
@@ -32,6 +33,21 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
 def print_error(message: str) -> None:
     sys.stderr.write(f"{PROG}: error: {message}\n")
+
+
+def report_changed_files(
+    files: Sequence[str], conflicted: Sequence[str], conflict_hint: str
+) -> ExitCode:
+    """List files an update or heal changed (M, or C with conflicts) and say what to do next;
+    CONFLICTS when some remain, with `conflict_hint` telling how to resolve them."""
+    for name in files:
+        marker = "C" if name in conflicted else "M"
+        sys.stdout.write(f"  {marker} {name}\n")
+    if conflicted:
+        print_error(f"conflicts remain in {', '.join(conflicted)}: {conflict_hint}")
+        return ExitCode.CONFLICTS
+    sys.stdout.write("Review the changes (git diff), then commit them.\n")
+    return ExitCode.OK
 
 
 def write_json(document: object) -> None:

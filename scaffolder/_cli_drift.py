@@ -6,7 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._cli_common import OneLineErrorParser, print_error, verb_parser, write_json
+from ._cli_common import (
+    OneLineErrorParser,
+    report_changed_files,
+    verb_parser,
+    write_json,
+)
 from ._drift import diff_service
 from ._drift_report import patch_text, stat_text, summary_lines
 from ._heal import heal_service
@@ -80,14 +85,8 @@ def run_heal(args: argparse.Namespace) -> int:
         f"Healed {len(result.healed_files)} file(s) of {result.path} with template "
         f"{result.template_version}:\n"
     )
-    for name in result.healed_files:
-        marker = "C" if name in result.conflicted_files else "M"
-        sys.stdout.write(f"  {marker} {name}\n")
-    if result.has_conflicts:
-        print_error(
-            f"conflicts remain in {', '.join(result.conflicted_files)}: keep your lines or the "
-            "template's at each marker, then review and commit"
-        )
-        return ExitCode.CONFLICTS
-    sys.stdout.write("Review the changes (git diff), then commit them.\n")
-    return ExitCode.OK
+    return report_changed_files(
+        result.healed_files,
+        result.conflicted_files,
+        "keep your lines or the template's at each marker, then review and commit",
+    )

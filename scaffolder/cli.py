@@ -14,6 +14,7 @@ from ._cli_common import (
     OneLineErrorParser,
     add_data_option,
     print_error,
+    report_changed_files,
     verb_parser,
     write_json,
 )
@@ -94,17 +95,11 @@ def _run_update(args: argparse.Namespace) -> int:
         f"Updated {result.path} from template {result.from_version} to {result.to_version}; "
         f"{len(result.changed_files)} file(s) changed:\n"
     )
-    for name in result.changed_files:
-        marker = "C" if name in result.conflicted_files else "M"
-        sys.stdout.write(f"  {marker} {name}\n")
-    if result.has_conflicts:
-        print_error(
-            f"conflicts remain in {', '.join(result.conflicted_files)}: resolve the markers "
-            "(or .rej files), then review and commit"
-        )
-        return ExitCode.CONFLICTS
-    sys.stdout.write("Review the changes (git diff), then commit them.\n")
-    return ExitCode.OK
+    return report_changed_files(
+        result.changed_files,
+        result.conflicted_files,
+        "resolve the markers (or .rej files), then review and commit",
+    )
 
 
 def _run_check(args: argparse.Namespace) -> int:
