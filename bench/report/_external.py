@@ -4,9 +4,10 @@ writes, and the observability overhead.
 The report calls the first script of HARNESSES[key] that exists in this checkout as
 `bash SCRIPT [--quick]` from the repository root, with BENCH_REPORT_OUT set to a folder for raw
 files. The script prints Markdown (tables, benchstat output) that is embedded as it is; it may
-also write `summary.json` ({"figure name": number}) into BENCH_REPORT_OUT, whose figures become
-the section's headline numbers. When no script exists the section says so instead of failing,
-so a checkout without the harness still gets a complete report.
+also write `summary.json` into BENCH_REPORT_OUT (bench/report/harness_summary.py), whose
+figures become the section's numbers and whose headlines reach the summary table. When no
+script exists the section says so instead of failing, so a checkout without the harness still
+gets a complete report.
 """
 
 from __future__ import annotations
@@ -80,15 +81,24 @@ def run(ctx: Context, key: str) -> Section:
     summary = out_dir / "summary.json"
     if summary.is_file():
         loaded = json.loads(summary.read_text())
-        for name, value in loaded.items():
+        for name, value in loaded.get("figures", {}).items():
             if isinstance(value, int | float) and math.isfinite(value):
                 section.numbers[str(name)] = float(value)
-                section.headlines.append(
-                    [str(name), f"{value:g}", f"see `{script.relative_to(ctx.repo)}`"]
-                )
+        for row in loaded.get("headlines", []):
+            section.headlines.append([row["comparison"], row["measured"], _verdict(ctx, row)])
     if not section.numbers:
         # No summary file: the figures are in the output; count them so a run that printed
         # none is visible.
         section.numbers["figures_in_output"] = float(len(_NUMBER.findall(output)))
     section.summary = f"Figures from `{script.relative_to(ctx.repo)}`."
     return section
+
+
+def _verdict(ctx: Context, row: dict[str, object]) -> str:
+    """The target column of a headline: the target and, in a full run, whether it was met."""
+    target, met = str(row["target"]), row.get("met")
+    if met is None:
+        return target
+    if ctx.quick:
+        return f"{target} (quick run: no verdict)"
+    return f"{target}: {'met' if met else 'missed'}"

@@ -1,10 +1,15 @@
 """Section: the generated service against plain net/http servers, under the same load.
 
 Three servers answer GET /livez and GET /readyz with fixed JSON:
-- generated: the service goperf-scaffold generates with database=none (`make build`);
+- generated: the service goperf-scaffold generates with database=none (`make build`), with
+  its observability at the defaults it ships with (metrics, ACCESS_LOG=errors, the flight
+  recorder);
 - fair: bench/httpbase -mode fair, a plain net/http server with the generated service's server
   timeouts and request body cap (the baseline a competent engineer would write; the headline);
 - bare: bench/httpbase -mode bare, the same routes on http.Server's zero values.
+Two more runs of the same generated binary say where its extra cost goes: with the flight
+recorder off, and with all observability off (no metrics middleware, no access log, no flight
+recorder). Their paired differences, round by round, attribute the gap to the fair baseline.
 
 Each round starts every server in turn (the order rotates per round) pinned to CPU 0, measures
 its cold start (exec to the first 200 on /livez), loads each route from CPU 1 with 64
@@ -34,6 +39,20 @@ from bench.report._projects import generate, make
 from bench.report._results import Block, Chart, Section, Table
 
 SERVERS = ("generated", "fair", "bare")
+# The generated binary again, with observability switched off step by step: name -> settings.
+VARIANTS = {
+    "generated_recorder_off": {"FLIGHT_RECORDER": "off"},
+    "generated_observability_off": {
+        "METRICS_ADDR": "off",
+        "ACCESS_LOG": "off",
+        "FLIGHT_RECORDER": "off",
+    },
+}
+EVERY_SERVER = (*SERVERS, *VARIANTS)
+LABELS = {
+    "generated_recorder_off": "generated, flight recorder off",
+    "generated_observability_off": "generated, observability off",
+}
 ROUTES = ("/livez", "/readyz")
 CONNECTIONS = 64
 TARGET_FAIR, TARGET_BARE, TARGET_ALLOCS = 0.95, 0.90, 2
@@ -199,11 +218,17 @@ class Server:
     env: dict[str, str]
 
 
+def label(name: str) -> str:
+    return LABELS.get(name, name)
+
+
 def servers(binary: Path, baseline: Path) -> list[Server]:
+    generated = {"SHUTDOWN_DRAIN_DELAY": "0s"}
     return [
-        Server("generated", [str(binary)], {"SHUTDOWN_DRAIN_DELAY": "0s"}),
+        Server("generated", [str(binary)], generated),
         Server("fair", [str(baseline), "-mode", "fair"], {}),
         Server("bare", [str(baseline), "-mode", "bare"], {}),
+        *(Server(name, [str(binary)], {**generated, **env}) for name, env in VARIANTS.items()),
     ]
 
 
@@ -213,12 +238,13 @@ def start(server: Server, tools: Tools, logs: Path) -> tuple[subprocess.Popen[by
     addr = f"127.0.0.1:{free_port()}"
     env = {
         **os.environ,
-        **server.env,
-        "HTTP_ADDR": addr,
         # The generated service's private listeners, on free ports of their own (ignored by
-        # the baselines and by a service that has no such setting).
+        # the baselines and by a service that has no such setting); a variant may switch
+        # the metrics listener off.
         "DEBUG_ADDR": f"127.0.0.1:{free_port()}",
         "METRICS_ADDR": f"127.0.0.1:{free_port()}",
+        **server.env,
+        "HTTP_ADDR": addr,
     }
     logs.mkdir(parents=True, exist_ok=True)
     with (logs / f"{server.name}.log").open("ab") as log:
@@ -269,7 +295,7 @@ def measure_round(
                 load = Load(requests, seconds, p50, p99, errors, used / max(requests, 1) * 1e6)
                 samples[server.name].loads[route].append(load)
                 ctx.progress.say(
-                    f"round {round_index + 1}/{params.rounds} {server.name:9} {route:7} "
+                    f"round {round_index + 1}/{params.rounds} {label(server.name):30} {route:7} "
                     f"{num(load.rps)} req/s, p99 {load.p99_ms:.2f} ms, "
                     f"{load.cpu_us_per_request:.1f} µs CPU/req, cold start {cold_ms:.1f} ms"
                 )
@@ -377,9 +403,12 @@ def run(ctx: Context) -> Section:
     section.conditions["method"] = (
         f"{params.rounds} interleaved rounds; {params.seconds} s measured per route after a "
         f"{params.warmup} s warm-up; {tools.describe()}; medians with min–max over rounds. "
-        "The services log to /dev/null."
+        "The services log to /dev/null. The generated binary runs three times per round: "
+        "as shipped, with `FLIGHT_RECORDER=off`, and with `METRICS_ADDR=off ACCESS_LOG=off "
+        "FLIGHT_RECORDER=off`."
     )
     section.tables += [_load_table(section, samples), _process_table(samples)]
+    section.tables.append(_attribution_table(section, samples))
     section.tables.append(_handler_table(section, handler))
     section.blocks.append(
         Block("benchstat -col /server (BenchmarkLivez)", handler.text.strip("\n"))
@@ -409,6 +438,8 @@ def _commands(params: Params, tools: Tools, handler_raw: str) -> list[str]:
         "# per round, per server (the order rotates): start it, poll GET /livez (cold start)",
         "taskset -c 0 bin/svc               # HTTP_ADDR, DEBUG_ADDR, METRICS_ADDR: free ports",
         "taskset -c 0 httpbase -mode fair   # and -mode bare",
+        "FLIGHT_RECORDER=off taskset -c 0 bin/svc   # attribution: the same binary, recorder off",
+        "METRICS_ADDR=off ACCESS_LOG=off FLIGHT_RECORDER=off taskset -c 0 bin/svc",
         f"# per route: a {params.warmup} s warm-up, then the measured run; the server's CPU time",
         "# is utime+stime from /proc/PID/stat before and after, its peak RSS VmHWM",
         f"taskset -c 1 {load}",
@@ -424,7 +455,7 @@ def _load_table(section: Section, samples: dict[str, Samples]) -> Table:
     for route in ROUTES:
         fair = Spread.of([ld.rps for ld in samples["fair"].loads[route]]).median
         bare = Spread.of([ld.rps for ld in samples["bare"].loads[route]]).median
-        for name in SERVERS:
+        for name in EVERY_SERVER:
             loads = samples[name].loads[route]
             rps = Spread.of([ld.rps for ld in loads])
             cpu = Spread.of([ld.cpu_us_per_request for ld in loads])
@@ -434,7 +465,7 @@ def _load_table(section: Section, samples: dict[str, Samples]) -> Table:
             rows.append(
                 [
                     f"`{route}`",
-                    name,
+                    label(name),
                     rps.text(),
                     times(ratio(rps.median, fair)),
                     times(ratio(rps.median, bare)),
@@ -458,12 +489,76 @@ def _process_table(samples: dict[str, Samples]) -> Table:
         headers=["server", "cold start: exec → first 200 on /livez (ms)", "peak RSS, VmHWM (MiB)"],
         rows=[
             [
-                name,
+                label(name),
                 Spread.of(samples[name].cold_ms).text(1),
                 Spread.of(samples[name].rss_mib).text(1),
             ]
-            for name in SERVERS
+            for name in EVERY_SERVER
         ],
+    )
+
+
+def paired(samples: dict[str, Samples], a: str, b: str, route: str) -> Spread:
+    """CPU µs per request of a minus b, round by round (both ran in the same round)."""
+    return Spread.of(
+        [
+            x.cpu_us_per_request - y.cpu_us_per_request
+            for x, y in zip(samples[a].loads[route], samples[b].loads[route], strict=True)
+        ]
+    )
+
+
+def _attribution_table(section: Section, samples: dict[str, Samples]) -> Table:
+    """Where the generated service's extra CPU per request goes, against the fair baseline."""
+    parts = (
+        ("everything: generated (defaults) − fair", "generated", "fair", "extra"),
+        (
+            "the flight recorder: generated − flight recorder off",
+            "generated",
+            "generated_recorder_off",
+            "recorder",
+        ),
+        (
+            "metrics and access log: flight recorder off − observability off",
+            "generated_recorder_off",
+            "generated_observability_off",
+            "metrics_log",
+        ),
+        (
+            "the rest (middleware, runtime settings): observability off − fair",
+            "generated_observability_off",
+            "fair",
+            "rest",
+        ),
+    )
+    rows = []
+    for what, a, b, key in parts:
+        cells = [what]
+        for route in ROUTES:
+            diff = paired(samples, a, b, route)
+            section.numbers[f"{key}{route.replace('/', '_')}_cpu_us"] = diff.median
+            cells.append(diff.text(1))
+        rows.append(cells)
+    rss = Spread.of(
+        [
+            x - y
+            for x, y in zip(
+                samples["generated"].rss_mib, samples["generated_recorder_off"].rss_mib, strict=True
+            )
+        ]
+    )
+    section.numbers["recorder_rss_mib"] = rss.median
+    section.notes.append(
+        f"Peak RSS of the flight recorder (generated − flight recorder off, per round): "
+        f"{rss.text(1)} MiB: its ring of the last seconds of execution trace."
+    )
+    return Table(
+        caption=(
+            "Where the extra CPU per request goes (µs; median and min–max of the differences "
+            "within each round)"
+        ),
+        headers=["part", *(f"`{r}`" for r in ROUTES)],
+        rows=rows,
     )
 
 
@@ -518,10 +613,25 @@ def _headlines(section: Section) -> None:
             f"≤ +{TARGET_ALLOCS}: {verdict(extra <= TARGET_ALLOCS)}",
         ],
     ]
+    core = ratio(n["generated_observability_off_livez_rps"], fair)
+    recorder, metrics_log, rest = (
+        n.get(f"{part}_livez_cpu_us", math.nan) for part in ("recorder", "metrics_log", "rest")
+    )
+    section.headlines.append(
+        [
+            "`/livez` extra CPU per request vs fair, by part (µs)",
+            f"flight recorder {recorder:+.1f}, metrics and access log {metrics_log:+.1f}, "
+            f"the rest {rest:+.1f}; with observability off {times(core)} of fair's req/s",
+            "recorded (attribution, same binary)",
+        ]
+    )
     section.summary = (
         f"The generated service serves `/livez` at {times(vs_fair)} the requests per second of "
         f"a plain net/http server with the same timeouts and body cap, and {times(vs_bare)} of "
-        "one without them."
+        f"one without them. With its observability switched off, the same binary serves "
+        f'{times(core)} of the fair baseline; the table "Where the extra CPU per request goes" '
+        "splits the difference between the flight recorder, the metrics and access log, and "
+        "the rest."
     )
 
 
@@ -532,8 +642,10 @@ def _chart(ctx: Context, section: Section, samples: dict[str, Samples]) -> None:
             unit,
             list(ROUTES),
             {
-                name: [_bar([getattr(ld, value) for ld in samples[name].loads[r]]) for r in ROUTES]
-                for name in SERVERS
+                label(name): [
+                    _bar([getattr(ld, value) for ld in samples[name].loads[r]]) for r in ROUTES
+                ]
+                for name in EVERY_SERVER
             },
         )
 
