@@ -139,7 +139,10 @@ def go_findings(variant: Variant, lint: str) -> list[str]:
         packages = assemble(variant, scratch)
         targets = [f"./{folder}" for folder in packages]
         findings = []
-        for command in (["go", "vet", *targets], [lint, "run", *targets]):
+        # --allow-serial-runners: wait for another golangci-lint run (an editor's, a second
+        # test session's) instead of failing on its lock.
+        lint_run = [lint, "run", "--allow-serial-runners", *targets]
+        for command in (["go", "vet", *targets], lint_run):
             completed = run(command, scratch)
             if completed.returncode != 0:
                 output = (completed.stdout + completed.stderr).replace(str(scratch), "template")

@@ -84,7 +84,8 @@ def test_go_test_race(project: Rendered, request: pytest.FixtureRequest) -> None
 def test_golangci_lint(project: Rendered) -> None:
     need("go")
     lint = need("golangci-lint")
-    run([lint, "run", "./..."], project.path, timeout=1200)
+    # --allow-serial-runners: wait for a concurrent golangci-lint instead of failing on its lock.
+    run([lint, "run", "--allow-serial-runners", "./..."], project.path, timeout=1200)
 
 
 def test_fuzz_seed_corpora_run_as_tests(rendered_profiles: dict[str, Rendered]) -> None:

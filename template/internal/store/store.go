@@ -50,10 +50,11 @@ var (
 )
 
 // Event is one row of the events table. Payload must hold one JSON value; an
-// empty Payload is stored as JSON null.
+// empty Payload is stored as JSON null. The JSON form is the one POST
+// /v1/events accepts: {"kind": "...", "payload": {...}}.
 type Event struct {
-	Kind    string
-	Payload json.RawMessage
+	Kind    string          `json:"kind"`
+	Payload json.RawMessage `json:"payload"`
 }
 
 // DB is an open, migrated database. It is safe for concurrent use.
