@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 import copier
 from pathspec import GitIgnoreSpec
 
+from ._constants import ANSWERS_FILE
 from ._copier_adapter import team_owned_patterns
 from ._copier_errors import copier_errors_translated
 from ._copier_session import copier_reading_cache
-from ._project import ANSWERS_FILE
 from ._source import TemplateSource
 
 if TYPE_CHECKING:
