@@ -9,6 +9,13 @@ from typing import Any
 import pytest
 from packaging.version import Version
 
+from hooks import (
+    GoMissingError,
+    StepCommandFailedError,
+    StepError,
+    StepNotStartedError,
+    StepTimedOutError,
+)
 from scaffolder import errors
 from scaffolder.errors import (
     AdoptMergeError,
@@ -718,3 +725,40 @@ def test_tool_output_is_folded_into_one_line() -> None:
     error = TemplateRenderingError(detail="line one\n  line two")
     assert error.detail == "line one\n  line two"
     assert str(error) == "template rendering failed: line one line two"
+
+
+def test_a_step_command_that_fails_keeps_its_command_exit_status_and_output_tail() -> None:
+    output = "\n".join(["", "main.go:3: syntax error", *(f"line {n}" for n in range(30))])
+    error = StepCommandFailedError(
+        step="go-build", command=["go", "build", "./..."], returncode=1, output=output
+    )
+    assert isinstance(error, StepError)
+    assert (error.step, error.command, error.returncode) == (
+        "go-build",
+        ("go", "build", "./..."),
+        1,
+    )
+    assert error.output.splitlines() == [f"line {n}" for n in range(10, 30)]
+    assert (
+        str(error) == "step 'go-build' failed: `go build ./...` exited 1: main.go:3: syntax error"
+    )
+    silent = StepCommandFailedError(
+        step="gofmt", command=["gofmt", "-l", "."], returncode=2, output=""
+    )
+    assert str(silent) == "step 'gofmt' failed: `gofmt -l .` exited 2: no output"
+
+
+def test_a_step_that_cannot_run_or_times_out_says_which_command() -> None:
+    timed_out = StepTimedOutError(step="go-mod-tidy", command=["go", "mod", "tidy"], timeout=900)
+    assert (timed_out.step, timed_out.timeout, timed_out.output) == ("go-mod-tidy", 900, "")
+    assert str(timed_out) == "step 'go-mod-tidy' timed out after 900s running go mod tidy"
+    not_started = StepNotStartedError(
+        step="git", command=["git", "init"], detail="Permission denied"
+    )
+    assert (not_started.command, not_started.detail) == (("git", "init"), "Permission denied")
+    assert str(not_started) == "step 'git' could not run git: Permission denied"
+    missing = GoMissingError()
+    assert (missing.step, str(missing)) == (
+        "go",
+        "go not found on PATH: cannot build and test the update",
+    )
