@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import copier
-
 from ._constants import ANSWERS_FILE
 from ._copier_errors import copier_errors_translated
 from ._copier_session import copier_reading_cache
@@ -170,6 +168,8 @@ def adopt_service(
     and version, so `update` works afterwards. Without conflicts the branch gets a commit;
     with conflicts, resolve them and commit.
     """
+    import copier  # noqa: PLC0415 (lazy: importing Copier takes about a second)
+
     progress = progress or StreamProgress()
     project = Path(os.path.abspath(Path(path).expanduser()))
     _ensure_adoptable(project)

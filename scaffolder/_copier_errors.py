@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from copier.errors import (
-    CopierAnswersInterrupt,
-    CopierError,
-    InteractiveSessionError,
-    UnsafeTemplateError,
-    UserMessageError,
-)
 from jinja2 import TemplateError
 from plumbum import ProcessExecutionError
 
@@ -28,6 +22,9 @@ from .errors import (
     TemplateProblemError,
     TemplateRenderingError,
 )
+
+if TYPE_CHECKING:
+    from copier.errors import UserMessageError
 
 # Copier reports refused answers as plain ValueErrors; these prefixes identify them.
 _ANSWER_ERROR_PREFIXES = ("Validation error for question", "Invalid choice for", "Question ")
@@ -55,6 +52,15 @@ def _from_user_message(error: UserMessageError) -> ScaffoldError:
 @contextlib.contextmanager
 def copier_errors_translated(*, trust_hint: str = "") -> Iterator[None]:
     """Re-raise whatever Copier raises inside the block as a one-line ScaffoldError."""
+    # Lazy: importing Copier takes about a second, which commands that never call it skip.
+    from copier.errors import (  # noqa: PLC0415
+        CopierAnswersInterrupt,
+        CopierError,
+        InteractiveSessionError,
+        UnsafeTemplateError,
+        UserMessageError,
+    )
+
     try:
         yield
     except ScaffoldError:

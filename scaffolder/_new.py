@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import copier
 import yaml
 
 from hooks import StepOutcome, git_init_and_commit, go_mod_tidy, verify_build
@@ -157,6 +156,8 @@ def _render(
     ref: str,
 ) -> Worker:
     """Copier's copy from the source's cache; the answers file records the shared source."""
+    import copier  # noqa: PLC0415 (lazy: importing Copier takes about a second)
+
     with copier_errors_translated(), copier_reading_cache(source.location, source.cache):
         return copier.run_copy(
             source.recorded,

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import copier
 from pathspec import GitIgnoreSpec
 
 from ._constants import ANSWERS_FILE
@@ -75,6 +74,8 @@ def rendered_template(
 
     The folder (and everything in it) is removed when the block ends.
     """
+    import copier  # noqa: PLC0415 (lazy: importing Copier takes about a second)
+
     with tempfile.TemporaryDirectory(prefix="goperf-scaffold-render-") as scratch:
         root = Path(scratch) / name
         with copier_errors_translated(), copier_reading_cache(source.location, source.cache):

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import copier
 from packaging.version import InvalidVersion, Version
 
 from hooks import StepOutcome, go_mod_tidy, gofmt_check
@@ -132,6 +131,8 @@ def update_service(
     merged by hand) and `gofmt -l` reports unformatted files. Migrations run without `trust`
     only for this package's and the organisation's template.
     """
+    import copier  # noqa: PLC0415 (lazy: importing Copier takes about a second)
+
     progress = progress or StreamProgress()
     recorded = read_recorded_project(path)
     project = recorded.path
