@@ -9,8 +9,12 @@ nothing from `scaffolder` (which imports it): the dependency goes one way.
 from __future__ import annotations
 
 from hooks._steps import (
+    GoMissingError,
+    StepCommandFailedError,
     StepError,
+    StepNotStartedError,
     StepOutcome,
+    StepTimedOutError,
     build_and_test,
     git_init_and_commit,
     go_mod_tidy,
@@ -19,8 +23,12 @@ from hooks._steps import (
 )
 
 __all__ = [
+    "GoMissingError",
+    "StepCommandFailedError",
     "StepError",
+    "StepNotStartedError",
     "StepOutcome",
+    "StepTimedOutError",
     "build_and_test",
     "git_init_and_commit",
     "go_mod_tidy",

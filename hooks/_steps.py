@@ -34,6 +34,48 @@ class StepError(Exception):
         self.output = output
 
 
+class StepTimedOutError(StepError):
+    """A step's command ran longer than the step allows."""
+
+    def __init__(self, *, step: str, command: Sequence[str], timeout: float) -> None:
+        self.command = tuple(command)
+        self.timeout = timeout
+        super().__init__(
+            f"step '{step}' timed out after {timeout:.0f}s running {' '.join(command)}", step=step
+        )
+
+
+class StepNotStartedError(StepError):
+    """A step's command could not be started (not installed, not executable)."""
+
+    def __init__(self, *, step: str, command: Sequence[str], detail: str) -> None:
+        self.command = tuple(command)
+        self.detail = detail  # the OS's reason
+        super().__init__(f"step '{step}' could not run {command[0]}: {detail}", step=step)
+
+
+class StepCommandFailedError(StepError):
+    """A step's command exited non-zero; `output` keeps the last lines of what it printed."""
+
+    def __init__(self, *, step: str, command: Sequence[str], returncode: int, output: str) -> None:
+        self.command = tuple(command)
+        self.returncode = returncode
+        lines = output.splitlines()
+        first = next((line for line in lines if line.strip()), "no output")
+        super().__init__(
+            f"step '{step}' failed: `{' '.join(command)}` exited {returncode}: {first}",
+            step=step,
+            output="\n".join(lines[-_OUTPUT_TAIL_LINES:]),
+        )
+
+
+class GoMissingError(StepError):
+    """`go` is not on PATH, and the step cannot be skipped (an update must build)."""
+
+    def __init__(self) -> None:
+        super().__init__("go not found on PATH: cannot build and test the update", step="go")
+
+
 @dataclass(frozen=True)
 class StepOutcome:
     """How a step ended when it did not fail: done, or skipped with the reason."""
@@ -65,22 +107,15 @@ def _run(
             timeout=timeout,
         )
     except subprocess.TimeoutExpired as error:
-        raise StepError(
-            f"step '{step}' timed out after {timeout:.0f}s running {' '.join(command)}",
-            step=step,
-        ) from error
+        raise StepTimedOutError(step=step, command=command, timeout=error.timeout) from error
     except OSError as error:
-        raise StepError(
-            f"step '{step}' could not run {command[0]}: {error.strerror or error}", step=step
+        raise StepNotStartedError(
+            step=step, command=command, detail=str(error.strerror or error)
         ) from error
     output = (completed.stdout + completed.stderr).strip()
     if completed.returncode != 0:
-        tail = "\n".join(output.splitlines()[-_OUTPUT_TAIL_LINES:])
-        first = next((line for line in output.splitlines() if line.strip()), "no output")
-        raise StepError(
-            f"step '{step}' failed: `{' '.join(command)}` exited {completed.returncode}: {first}",
-            step=step,
-            output=tail,
+        raise StepCommandFailedError(
+            step=step, command=command, returncode=completed.returncode, output=output
         )
     return completed.stdout
 
@@ -200,7 +235,7 @@ def verify_build(project: Path) -> StepOutcome:
 def build_and_test(project: Path) -> StepOutcome:
     """Fleet verification: `go build ./...`, then `go test ./...` (stops at the first failure)."""
     if shutil.which("go") is None:
-        raise StepError("go not found on PATH: cannot build and test the update", step="go")
+        raise GoMissingError()
     if not (project / "go.mod").is_file():
         return StepOutcome("skipped", "no go.mod")
     with tempfile.TemporaryDirectory(prefix="goperf-scaffold-build-") as binaries:

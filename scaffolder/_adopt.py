@@ -21,16 +21,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import copier
-
+from ._constants import ANSWERS_FILE
 from ._copier_errors import copier_errors_translated
 from ._copier_session import copier_reading_cache
 from ._git import GitCommandError, commit_files, git_available, is_inside_git_worktree, run_git
 from ._org_config import org_defaults_for_new
 from ._progress import Progress, StreamProgress
-from ._project import ANSWERS_FILE
 from ._source import require_revision, source_for_new
-from .errors import ProjectNotUpdatableError, TemplateSourceError
+from .errors import (
+    AdoptMergeError,
+    AlreadyAdoptedError,
+    BranchExistsError,
+    BranchNotCreatedError,
+    ProjectNotAFolderError,
+    ProjectNotInGitError,
+    SourceOffersNoVersionError,
+    UncommittedChangesError,
+)
 
 _MODULE_LINE = re.compile(r"^module\s+(\S+)", re.MULTILINE)
 ADOPT_LABELS = ("before adopting", "after adopting")
@@ -57,19 +64,13 @@ class AdoptResult:
 
 def _ensure_adoptable(project: Path) -> None:
     if not project.is_dir():
-        raise ProjectNotUpdatableError(f"'{project}' is not a folder")
+        raise ProjectNotAFolderError(project=project)
     if (project / ANSWERS_FILE).exists():
-        raise ProjectNotUpdatableError(
-            f"'{project}' already records a template ({ANSWERS_FILE}); use `goperf-scaffold update`"
-        )
+        raise AlreadyAdoptedError(project=project)
     if not git_available() or not is_inside_git_worktree(project):
-        raise ProjectNotUpdatableError(
-            f"'{project}' is not in a git repository; adopting needs git (git init, commit)"
-        )
+        raise ProjectNotInGitError(project=project, verb="adopt")
     if run_git("status", "--porcelain", cwd=project).strip():
-        raise ProjectNotUpdatableError(
-            f"'{project}' has uncommitted changes; commit or stash them, then adopt"
-        )
+        raise UncommittedChangesError(project=project, verb="adopt")
 
 
 def _module_path(project: Path) -> str | None:
@@ -103,7 +104,7 @@ def _inline_conflict(ours: Path, theirs: Path) -> bytes:
             capture_output=True, check=False,
         )  # fmt: skip
     if merged.returncode < 0 or not merged.stdout:
-        raise ProjectNotUpdatableError(f"cannot merge {ours}: {merged.stderr.decode().strip()}")
+        raise AdoptMergeError(path=str(ours), output=merged.stderr.decode().strip())
     return merged.stdout
 
 
@@ -167,6 +168,8 @@ def adopt_service(
     and version, so `update` works afterwards. Without conflicts the branch gets a commit;
     with conflicts, resolve them and commit.
     """
+    import copier  # noqa: PLC0415 (lazy: importing Copier takes about a second)
+
     progress = progress or StreamProgress()
     project = Path(os.path.abspath(Path(path).expanduser()))
     _ensure_adoptable(project)
@@ -175,11 +178,11 @@ def adopt_service(
         progress.note(note)
     ref = vcs_ref or source.default_ref()
     if ref is None:
-        raise TemplateSourceError(f"template source {source.recorded} offers no version")
+        raise SourceOffersNoVersionError(source=source.recorded)
     require_revision(source, ref)
     branch = f"template/{ref}"
     if run_git("branch", "--list", branch, cwd=project).strip():
-        raise ProjectNotUpdatableError(f"branch {branch} already exists in '{project}'")
+        raise BranchExistsError(branch=branch, project=project)
     org = org_defaults_for_new()
     answers: dict[str, Any] = {**org.data, **(data or {})}
     module = _module_path(project)
@@ -196,7 +199,7 @@ def adopt_service(
         try:
             run_git("switch", "--quiet", "--create", branch, cwd=project)
         except GitCommandError as error:
-            raise ProjectNotUpdatableError(f"cannot create branch {branch}: {error}") from error
+            raise BranchNotCreatedError(branch=branch, detail=str(error)) from error
         added, identical, conflicted = _lay_over(rendered, project, conflict)
     progress.note(
         f"On branch {branch}: {len(added)} file(s) added, {len(identical)} identical, "

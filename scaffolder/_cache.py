@@ -19,8 +19,9 @@ from pathlib import Path
 import platformdirs
 from packaging.version import Version
 
+from ._constants import PACKAGE_NAME
 from ._git import run_git
-from ._package import PACKAGE_NAME, installation_scope
+from ._package import installation_scope
 from ._versions import version_names
 
 try:

@@ -28,7 +28,7 @@ from ._package import (
 )
 from ._urls import git_location
 from ._versions import versions_from_pyproject_history
-from .errors import TemplateSourceError
+from .errors import PackageVersionNotPep440Error, TemplateCacheRefreshError
 
 _HISTORY_MARKER = "goperf-scaffold-history-head"
 _BUNDLE_MARKER = "goperf-scaffold-release-bundle"
@@ -58,7 +58,7 @@ def refresh_package_cache(
     try:
         Version(version)
     except InvalidVersion as error:
-        raise TemplateSourceError(f"package version '{version}' is not PEP 440") from error
+        raise PackageVersionNotPep440Error(version=version) from error
     try:
         with cache_lock(cache):
             ensure_cache(cache)
@@ -71,7 +71,7 @@ def refresh_package_cache(
             point_head_at_newest(cache)
             return tag
     except (GitCommandError, OSError) as error:
-        raise TemplateSourceError(f"cannot refresh the template cache {cache}: {error}") from error
+        raise TemplateCacheRefreshError(cache=cache, detail=str(error)) from error
 
 
 def _tags(cache: Path) -> list[str]:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ._cli_help import verb_help
-from .errors import EXIT_CODE_MEANINGS, ExitCode, UsageError
+from .errors import EXIT_CODE_MEANINGS, CommandLineError, ExitCode
 
 PROG = "goperf-scaffold"
 
@@ -28,7 +28,7 @@ class OneLineErrorParser(argparse.ArgumentParser):
     """argparse that reports usage errors as a UsageError (one line, exit code 2)."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see `{self.prog} --help`)")
+        raise CommandLineError(problem=message, prog=self.prog)
 
 
 def print_error(message: str) -> None:

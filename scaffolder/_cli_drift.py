@@ -15,7 +15,7 @@ from ._cli_common import (
 from ._drift import diff_service
 from ._drift_report import patch_text, stat_text, summary_lines
 from ._heal import heal_service
-from .errors import ExitCode, UsageError
+from .errors import ExitCode, HealFolderError, HealOptionsError
 
 
 def _run_diff(args: argparse.Namespace) -> int:
@@ -65,16 +65,10 @@ def run_heal(args: argparse.Namespace) -> int:
         if given
     ]
     if combined:
-        raise UsageError(
-            f"--heal works at the project's recorded template version with inline markers; "
-            f"drop {', '.join(combined)} (update first, then heal)"
-        )
+        raise HealOptionsError(options=combined)
     for raw in args.heal:  # `--heal FILE…` takes every word after it, a PATH too
         if (Path(args.path) / raw).is_dir():
-            raise UsageError(
-                f"--heal {raw}: a folder, not a file; name the project before --heal: "
-                "`goperf-scaffold update PATH --heal FILE…`"
-            )
+            raise HealFolderError(name=raw)
     result = heal_service(args.path, args.heal)
     for name in result.unchanged_files:
         sys.stdout.write(f"  = {name} (nothing to take from the template: the rest is yours)\n")

@@ -11,7 +11,7 @@ from ._data_args import parse_data_items
 from ._fleet_report import status_table, update_line, update_summary
 from ._fleet_status import fleet_status
 from ._fleet_update import RepoUpdate, fleet_update
-from .errors import ExitCode, FleetIncompleteError
+from .errors import ExitCode, FleetIncompleteError, FleetUnreadableError
 
 
 def _run_fleet_status(args: argparse.Namespace) -> int:
@@ -22,7 +22,7 @@ def _run_fleet_status(args: argparse.Namespace) -> int:
         sys.stdout.write(status_table(rows))
     unreadable = [row.project for row in rows if row.error is not None]
     if unreadable:
-        raise FleetIncompleteError(f"could not read {len(unreadable)}: {', '.join(unreadable)}")
+        raise FleetUnreadableError(projects=unreadable)
     return ExitCode.UPDATE_AVAILABLE if any(row.behind_by for row in rows) else ExitCode.OK
 
 

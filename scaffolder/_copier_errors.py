@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from copier.errors import (
-    CopierAnswersInterrupt,
-    CopierError,
-    InteractiveSessionError,
-    UnsafeTemplateError,
-    UserMessageError,
-)
 from jinja2 import TemplateError
 from plumbum import ProcessExecutionError
 
 from .errors import (
-    DowngradeError,
+    AnswerRefusedError,
+    CopierDowngradeError,
+    CopierNotUpdatableError,
     InterruptedByUserError,
-    InvalidAnswerError,
-    ProjectNotUpdatableError,
+    NotInteractiveError,
+    RevisionUnknownToCopierError,
     ScaffoldError,
-    TemplateSourceError,
-    UsageError,
+    TemplateGitError,
+    TemplateNotTrustedError,
+    TemplateProblemError,
+    TemplateRenderingError,
 )
+
+if TYPE_CHECKING:
+    from copier.errors import UserMessageError
 
 # Copier reports refused answers as plain ValueErrors; these prefixes identify them.
 _ANSWER_ERROR_PREFIXES = ("Validation error for question", "Invalid choice for", "Question ")
@@ -42,42 +43,49 @@ def _first_line(text: str) -> str:
 def _from_user_message(error: UserMessageError) -> ScaffoldError:
     message = str(error)
     if "Downgrades are not supported" in message:
-        return DowngradeError(message)
+        return CopierDowngradeError(detail=message)
     if any(fragment in message for fragment in _NOT_UPDATABLE_FRAGMENTS):
-        return ProjectNotUpdatableError(message)
-    return TemplateSourceError(f"template problem: {message}")
+        return CopierNotUpdatableError(detail=message)
+    return TemplateProblemError(detail=message)
 
 
 @contextlib.contextmanager
 def copier_errors_translated(*, trust_hint: str = "") -> Iterator[None]:
     """Re-raise whatever Copier raises inside the block as a one-line ScaffoldError."""
+    # Lazy: importing Copier takes about a second, which commands that never call it skip.
+    from copier.errors import (  # noqa: PLC0415
+        CopierAnswersInterrupt,
+        CopierError,
+        InteractiveSessionError,
+        UnsafeTemplateError,
+        UserMessageError,
+    )
+
     try:
         yield
     except ScaffoldError:
         raise
     except (CopierAnswersInterrupt, KeyboardInterrupt) as error:
-        raise InterruptedByUserError("interrupted; nothing was written") from error
+        raise InterruptedByUserError() from error
     except InteractiveSessionError as error:
-        raise UsageError(
-            "questions need an interactive terminal: pass --defaults and/or --data KEY=VALUE"
-        ) from error
+        raise NotInteractiveError() from error
     except UnsafeTemplateError as error:
-        raise TemplateSourceError(f"{_first_line(str(error))} {trust_hint}".strip()) from error
+        raise TemplateNotTrustedError(
+            detail=_first_line(str(error)), trust_hint=trust_hint
+        ) from error
     except UserMessageError as error:
         raise _from_user_message(error) from error
     except ValueError as error:
         message = _first_line(str(error))
         if message.startswith(_ANSWER_ERROR_PREFIXES):
-            raise InvalidAnswerError(message) from error
+            raise AnswerRefusedError(detail=message) from error
         if message.startswith("Unknown revision"):
-            raise TemplateSourceError(
-                f"unknown template revision (--vcs-ref): {message}"
-            ) from error
-        raise TemplateSourceError(f"template problem: {message}") from error
+            raise RevisionUnknownToCopierError(detail=message) from error
+        raise TemplateProblemError(detail=message) from error
     except CopierError as error:
-        raise TemplateSourceError(f"template problem: {_first_line(str(error))}") from error
+        raise TemplateProblemError(detail=_first_line(str(error))) from error
     except TemplateError as error:
-        raise TemplateSourceError(f"template rendering failed: {error}") from error
+        raise TemplateRenderingError(detail=str(error)) from error
     except ProcessExecutionError as error:
         detail = _first_line(str(error.stderr or "")) or f"exit status {error.retcode}"
-        raise TemplateSourceError(f"git failed while reading the template: {detail}") from error
+        raise TemplateGitError(detail=detail) from error

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .errors import UsageError
+from .errors import MalformedDataError
 
 _KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -17,8 +17,8 @@ def parse_data_items(items: Iterable[str]) -> dict[str, str]:
         key, separator, value = item.partition("=")
         key = key.strip()
         if not separator:
-            raise UsageError(f"malformed --data '{item}': expected KEY=VALUE")
+            raise MalformedDataError(item=item)
         if not _KEY_PATTERN.match(key):
-            raise UsageError(f"malformed --data '{item}': '{key}' is not a question name")
+            raise MalformedDataError(item=item, key=key)
         answers[key] = value
     return answers

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from ._constants import ANSWERS_FILE
 from ._git import GitCommandError, run_git
-from ._project import ANSWERS_FILE, RecordedProject, read_recorded_project
+from ._project import RecordedProject, read_recorded_project
 from ._source import TemplateSource, require_version, source_for_project
 from ._template_render import TemplateRender, rendered_template
 from ._text_diff import changed_lines

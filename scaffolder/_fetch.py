@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from packaging.version import Version
-
 from ._cache import (
     cache_lock,
     cached_tags,
@@ -27,7 +25,12 @@ from ._cache import (
 from ._git import GitCommandError, run_git
 from ._urls import is_url
 from ._versions import version_names, versions_from_pyproject_history
-from .errors import TemplateSourceError
+from .errors import (
+    SourceUnreachableError,
+    SourceWithoutDefaultBranchError,
+    SourceWithoutVersionHistoryError,
+    UntaggedSharedSourceError,
+)
 
 
 @dataclass(frozen=True)
@@ -96,11 +99,7 @@ def _refresh_locked(location: str, cache: Path) -> FetchOutcome:
                     f"{last_fetch_note(cache)}"
                 ),
             )
-        raise TemplateSourceError(
-            f"cannot reach the template source {location} ({reason}) and nothing is cached "
-            "for it on this machine; check the URL and your access, or re-point the project: "
-            "goperf-scaffold update --template SRC"
-        ) from error
+        raise SourceUnreachableError(location=location, reason=reason) from error
     fetched = run_git(
         "for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/source-tags", cwd=cache
     )
@@ -110,7 +109,7 @@ def _refresh_locked(location: str, cache: Path) -> FetchOutcome:
     if derived:
         tags = _derive_from_history(location, cache)
         if is_url(location):
-            raise TemplateSourceError(_tag_your_releases(location, tags))
+            raise UntaggedSharedSourceError(location=location, derived=tags)
     set_tags(cache, tags)
     point_head_at_newest(cache)
     return FetchOutcome(derived_versions=derived)
@@ -130,16 +129,6 @@ def fetch_one_version(location: str, cache: Path, tag: str) -> bool:
     return True
 
 
-def _tag_your_releases(location: str, derived: dict[str, str]) -> str:
-    """Why a shared source without tags is refused, and the tags that would fix it."""
-    newest = sorted(derived.items(), key=lambda item: Version(item[0]))[-3:]
-    commands = " && ".join(f"git tag {name} {commit[:12]}" for name, commit in newest)
-    return (
-        f"template source {location} has no version tags, so plain `copier update` could never "
-        f"update projects made from it; tag its releases ({commands} && git push --tags)"
-    )
-
-
 def _derive_from_history(location: str, cache: Path) -> dict[str, str]:
     """Versions of an untagged source, from its pyproject.toml history."""
     try:
@@ -148,18 +137,13 @@ def _derive_from_history(location: str, cache: Path) -> dict[str, str]:
             cwd=cache, tool_owned=True,
         )  # fmt: skip
     except GitCommandError as error:
-        raise TemplateSourceError(
-            f"template source {location} has no version tags and no default branch to derive "
-            f"versions from ({error.first_output_line})"
+        raise SourceWithoutDefaultBranchError(
+            location=location, git_output=error.first_output_line
         ) from error
     derived = {
         str(version): commit
         for version, commit in versions_from_pyproject_history(cache, "refs/source/head")
     }
     if not derived:
-        raise TemplateSourceError(
-            f"template source {location} has no version tags and no `version` history in "
-            "pyproject.toml: projects made from it could never be updated; tag a release "
-            "(git tag 1.0.0 && git push --tags)"
-        )
+        raise SourceWithoutVersionHistoryError(location=location)
     return derived

@@ -10,11 +10,17 @@ from typing import Any
 
 from ._check import check_service
 from ._conflicts import open_conflicts
+from ._constants import ANSWERS_FILE
 from ._drift import diff_service
 from ._fetch import each_source_fetched_once
 from ._git import GitCommandError, run_git
-from ._project import ANSWERS_FILE, read_recorded_project
-from .errors import ScaffoldError, UsageError
+from ._project import read_recorded_project
+from .errors import (
+    FleetPathNotAFolderError,
+    FleetPathsMissingError,
+    FleetPathWithoutProjectsError,
+    ScaffoldError,
+)
 
 # Answers that name a project rather than describe its profile.
 IDENTITY_ANSWERS = frozenset({"project_name", "module_path"})
@@ -63,12 +69,12 @@ class RepoStatus:
 def find_projects(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     """Each PATH that is a generated project, and the generated projects one level below it."""
     if not paths:
-        raise UsageError("name at least one repository or folder of repositories")
+        raise FleetPathsMissingError()
     found: list[Path] = []
     for raw in paths:
         path = Path(os.path.abspath(Path(raw).expanduser()))
         if not path.is_dir():
-            raise UsageError(f"'{raw}' is not a folder")
+            raise FleetPathNotAFolderError(path=os.fspath(raw))
         if (path / ANSWERS_FILE).is_file():
             candidates = [path]
         else:
@@ -78,9 +84,7 @@ def find_projects(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
                 if child.is_dir() and (child / ANSWERS_FILE).is_file()
             )
         if not candidates:
-            raise UsageError(
-                f"'{raw}' holds no {ANSWERS_FILE}, and neither does any folder directly in it"
-            )
+            raise FleetPathWithoutProjectsError(path=os.fspath(raw))
         found.extend(candidate for candidate in candidates if candidate not in found)
     return found
 

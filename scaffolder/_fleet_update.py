@@ -31,7 +31,12 @@ from ._progress import SilentProgress
 from ._project import read_recorded_project
 from ._source import require_revision, source_for_project
 from ._update import update_service
-from .errors import ScaffoldError, TemplateSourceError, UsageError
+from .errors import (
+    JobsOutOfRangeError,
+    ScaffoldError,
+    SourceOffersNoVersionError,
+    TargetNotAVersionError,
+)
 
 Outcome = Literal[
     "updated", "already current", "conflicts", "failed", "skipped", "error", "interrupted"
@@ -142,12 +147,12 @@ class _Worker:
         source = source_for_project(src_path, commit=commit)
         target = self.to or source.newest()
         if target is None:
-            raise TemplateSourceError(f"{source.recorded} offers no version")
+            raise SourceOffersNoVersionError(source=source.recorded)
         require_revision(source, target)
         try:
             Version(target)
         except InvalidVersion:
-            raise UsageError(f"--to '{target}' is not a version") from None
+            raise TargetNotAVersionError(target=target) from None
         return target
 
     def _in_worktree(self, target: str, branch: str, done: dict[str, str]) -> RepoUpdate:
@@ -216,7 +221,7 @@ def fleet_update(
     the report says which.
     """
     if jobs < 1:
-        raise UsageError(f"--jobs must be at least 1, got {jobs}")
+        raise JobsOutOfRangeError(jobs=jobs)
     projects = find_projects(paths)
     stop = threading.Event()
     outcomes: dict[Path, RepoUpdate] = {}

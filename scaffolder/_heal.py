@@ -33,14 +33,23 @@ from typing import Any
 
 import yaml
 
+from ._constants import ANSWERS_FILE
 from ._drift import DERIVED_FILES, first_answers_commit, project_source
 from ._git import GitCommandError, run_git
 from ._progress import Progress, StreamProgress
-from ._project import ANSWERS_FILE, read_recorded_project
+from ._project import read_recorded_project
 from ._template_render import TemplateRender, asked_answers, rendered_template
 from ._text_diff import is_text
 from ._update import ensure_clean_git_project
-from .errors import ScaffoldError, UsageError
+from .errors import (
+    HealAnswersFileError,
+    HealDerivedFileError,
+    HealNeedsFilesError,
+    HealNotGeneratedError,
+    HealOutsideProjectError,
+    HealTeamOwnedFileError,
+    MergeFileFailedError,
+)
 
 HEAL_LABELS = ("before healing", "after healing")
 
@@ -69,24 +78,18 @@ def _relative_name(project: Path, raw: str) -> str:
     try:
         return absolute.relative_to(project).as_posix()
     except ValueError:
-        raise UsageError(f"--heal {raw}: not inside the project '{project}'") from None
+        raise HealOutsideProjectError(name=raw, project=project) from None
 
 
 def _refuse_unhealable(name: str, render: TemplateRender) -> None:
     if name == ANSWERS_FILE:
-        raise UsageError(f"--heal {name}: the answers file is the record, not template content")
+        raise HealAnswersFileError(name=name)
     if name in DERIVED_FILES:
-        raise UsageError(f"--heal {name}: it is derived from go.mod; run `go mod tidy` instead")
+        raise HealDerivedFileError(name=name)
     if render.is_team_owned(name):
-        raise UsageError(
-            f"--heal {name}: the template leaves this file to the team once generated "
-            "(_skip_if_exists or _exclude in its copier.yml)"
-        )
+        raise HealTeamOwnedFileError(name=name)
     if name not in render.files:
-        raise UsageError(
-            f"--heal {name}: not a file the template generates for this project (template "
-            f"{render.version}); `goperf-scaffold diff` lists the ones that differ"
-        )
+        raise HealNotGeneratedError(name=name, version=render.version)
 
 
 def _generated_answers(project: Path) -> dict[str, Any] | None:
@@ -129,7 +132,7 @@ def _merge(ours: bytes, base: bytes, theirs: bytes, base_label: str) -> tuple[by
             capture_output=True, check=False,
         )  # fmt: skip
     if merged.returncode < 0 or merged.returncode > 127:
-        raise ScaffoldError(f"git merge-file failed: {merged.stderr.decode().strip()}")
+        raise MergeFileFailedError(output=merged.stderr.decode().strip())
     return merged.stdout, merged.returncode > 0
 
 
@@ -163,7 +166,7 @@ def heal_service(
     """
     progress = progress or StreamProgress()
     if not files:
-        raise UsageError("--heal needs at least one FILE")
+        raise HealNeedsFilesError()
     recorded = read_recorded_project(path)
     project = recorded.path
     ensure_clean_git_project(project)

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Literal
 
 from ._cache import data_dir
+from ._constants import PACKAGE_NAME
 from ._git import GitCommandError, run_git
-from ._package import PACKAGE_NAME
 from ._urls import is_url
 
 _MIRROR_COMMIT_PREFIX = "goperf-scaffold template "

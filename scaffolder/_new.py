@@ -11,21 +11,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import copier
 import yaml
 
 from hooks import StepOutcome, git_init_and_commit, go_mod_tidy, verify_build
 
+from ._constants import ANSWERS_FILE
 from ._copier_adapter import message_after_copy, question_names
 from ._copier_errors import copier_errors_translated
 from ._copier_session import copier_reading_cache
 from ._names import derive_project_name
 from ._org_config import org_defaults_for_new
 from ._progress import Progress, StreamProgress
-from ._project import ANSWERS_FILE
 from ._source import TemplateSource, require_revision, source_for_new
 from ._steps import PlannedStep, StepReport, run_steps
-from .errors import DestinationError, InterruptedByUserError, TemplateSourceError, UsageError
+from .errors import (
+    DestinationNameEmptyError,
+    DestinationNotAFolderError,
+    DestinationNotEmptyError,
+    DestinationNotWritableError,
+    DestinationParentMissingError,
+    DestinationParentNotWritableError,
+    InterruptedByUserError,
+    OverwriteRefusedError,
+    SourceOffersNoVersionError,
+    UnknownDataKeysError,
+)
 
 if TYPE_CHECKING:
     from ._copier_adapter import Worker
@@ -47,21 +57,19 @@ def _check_destination(dest: Path, *, force: bool) -> bool:
     """Refuse destinations that cannot receive a project; return whether `dest` has content."""
     if dest.exists() or dest.is_symlink():
         if not dest.is_dir():
-            raise DestinationError(f"destination '{dest}' exists and is not a folder")
+            raise DestinationNotAFolderError(path=dest)
         has_content = any(dest.iterdir())
         if has_content and not force:
-            raise DestinationError(
-                f"destination '{dest}' exists and is not empty (use --force to render into it)"
-            )
+            raise DestinationNotEmptyError(path=dest)
         if not os.access(dest, os.W_OK | os.X_OK):
-            raise DestinationError(f"destination '{dest}' is not writable")
+            raise DestinationNotWritableError(path=dest)
     else:
         has_content = False
     parent = dest.parent
     if not parent.is_dir():
-        raise DestinationError(f"cannot create '{dest}': parent folder '{parent}' does not exist")
+        raise DestinationParentMissingError(path=dest, parent=parent)
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise DestinationError(f"cannot create '{dest}': parent folder '{parent}' is not writable")
+        raise DestinationParentNotWritableError(path=dest, parent=parent)
     return has_content
 
 
@@ -109,11 +117,7 @@ def _refuse_unconfirmed_overwrites(
         if (destination / name).exists() or (destination / name).is_symlink()
     ]
     if clobbered and (confirm is None or not confirm(clobbered)):
-        shown = ", ".join(clobbered[:10]) + (" …" if len(clobbered) > 10 else "")
-        raise DestinationError(
-            f"refusing to overwrite {len(clobbered)} existing file(s) in '{destination}': "
-            f"{shown} (pass --yes with --force to overwrite them)"
-        )
+        raise OverwriteRefusedError(path=destination, files=clobbered)
     return clobbered
 
 
@@ -152,6 +156,8 @@ def _render(
     ref: str,
 ) -> Worker:
     """Copier's copy from the source's cache; the answers file records the shared source."""
+    import copier  # noqa: PLC0415 (lazy: importing Copier takes about a second)
+
     with copier_errors_translated(), copier_reading_cache(source.location, source.cache):
         return copier.run_copy(
             source.recorded,
@@ -202,7 +208,7 @@ def new_service(
     """
     progress = progress or StreamProgress()
     if not str(dest).strip():
-        raise DestinationError("DEST is empty: name the folder to create")
+        raise DestinationNameEmptyError()
     destination = Path(os.path.abspath(Path(dest).expanduser()))
     has_content = _check_destination(destination, force=force)
     org = org_defaults_for_new()
@@ -223,7 +229,7 @@ def new_service(
         progress.note(note)
     ref = vcs_ref or source.default_ref()
     if ref is None:
-        raise TemplateSourceError(f"template source {source.recorded} offers no version")
+        raise SourceOffersNoVersionError(source=source.recorded)
     require_revision(source, ref)
 
     staging = Path(
@@ -237,8 +243,7 @@ def new_service(
         if unknown:
             # Name the questions a user answers; hidden computed values (`when: false`) stay
             # accepted (org_module_prefix is one) but are not advertised.
-            known = ", ".join(asked)
-            raise UsageError(f"unknown --data key(s) {', '.join(unknown)}; questions: {known}")
+            raise UnknownDataKeysError(keys=unknown, questions=asked)
         generated = _files_under(rendered)
         overwritten = (
             _refuse_unconfirmed_overwrites(generated, destination, confirm_overwrite)
@@ -247,7 +252,7 @@ def new_service(
         )
         _move_into_place(rendered, destination, merge=has_content)
     except KeyboardInterrupt:
-        raise InterruptedByUserError("interrupted; nothing was written") from None
+        raise InterruptedByUserError() from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -21,8 +21,21 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
-from ._package import PACKAGE_NAME, carried_template_root
-from .errors import OrgConfigError
+from ._constants import PACKAGE_NAME
+from ._package import carried_template_root
+from .errors import (
+    ModulePrefixWithSchemeError,
+    NotAChoiceError,
+    NotAWordError,
+    NotTrueOrFalseError,
+    OrgConfigError,
+    OrgConfigFileValueError,
+    OrgConfigNotAMappingError,
+    OrgConfigNotYamlError,
+    OrgConfigUnreadableError,
+    OrgConfigUnwritableError,
+    UnknownOrgConfigKeyError,
+)
 
 CONFIG_PATH_ENV = "GOPERF_SCAFFOLD_CONFIG"
 
@@ -81,16 +94,16 @@ def _load_document(path: Path) -> tuple[CommentedMap, str]:
     except FileNotFoundError:
         return CommentedMap(), ""
     except OSError as error:
-        raise OrgConfigError(f"cannot read {path}: {error.strerror or error}") from error
+        raise OrgConfigUnreadableError(path=path, detail=str(error.strerror or error)) from error
     try:
         document = _round_trip_yaml().load(text)
     except YAMLError as error:
         problem = getattr(error, "problem", None) or "invalid YAML"
-        raise OrgConfigError(f"{path} is not valid YAML: {problem}") from error
+        raise OrgConfigNotYamlError(path=path, problem=problem) from error
     if document is None:
         return CommentedMap(), text
     if not isinstance(document, CommentedMap):
-        raise OrgConfigError(f"{path} must hold a mapping of KEY: VALUE")
+        raise OrgConfigNotAMappingError(path=path)
     return document, text
 
 
@@ -111,9 +124,7 @@ def _template_choices() -> dict[str, list[str]]:
 def coerce_org_value(key: str, value: object) -> object:
     """Check one config value and return it in the type stored in the file."""
     if key not in ORG_CONFIG_KEYS:
-        raise OrgConfigError(
-            f"unknown config key '{key}'; known keys: {', '.join(ORG_CONFIG_KEYS)}"
-        )
+        raise UnknownOrgConfigKeyError(key=key, known=list(ORG_CONFIG_KEYS))
     kind = ORG_CONFIG_KEYS[key][0]
     text = str(value).strip()
     if kind == "bool":
@@ -123,22 +134,17 @@ def coerce_org_value(key: str, value: object) -> object:
             return True
         if text.lower() in _FALSE_WORDS:
             return False
-        raise OrgConfigError(f"bad value '{text}' for {key}: expected true or false")
+        raise NotTrueOrFalseError(key=key, value=text)
     if kind == "choice":
         allowed = _template_choices().get(key, [])
         if text not in allowed:
-            raise OrgConfigError(
-                f"bad value '{text}' for {key}: expected one of {', '.join(allowed)}"
-            )
+            raise NotAChoiceError(key=key, value=text, choices=allowed)
         return text
     if not text or any(character.isspace() for character in text):
-        raise OrgConfigError(f"bad value '{text}' for {key}: must be non-empty, without spaces")
+        raise NotAWordError(key=key, value=text)
     if key == "module_prefix":
         if "://" in text:
-            raise OrgConfigError(
-                f"bad value '{text}' for module_prefix: a Go module prefix has no scheme "
-                "(e.g. github.com/acme)"
-            )
+            raise ModulePrefixWithSchemeError(value=text)
         return text.rstrip("/")
     return text
 
@@ -152,7 +158,7 @@ def read_org_config(path: Path | None = None) -> dict[str, Any]:
         try:
             checked[str(key)] = coerce_org_value(str(key), value)
         except OrgConfigError as error:
-            raise OrgConfigError(f"{path}: {error}") from error
+            raise OrgConfigFileValueError(path=path, problem=error) from error
     return checked
 
 
@@ -182,7 +188,7 @@ def _write_document(path: Path, document: CommentedMap, previous_text: str) -> N
             stream.write(body)
         os.replace(temporary, path)
     except OSError as error:
-        raise OrgConfigError(f"cannot write {path}: {error.strerror or error}") from error
+        raise OrgConfigUnwritableError(path=path, detail=str(error.strerror or error)) from error
 
 
 def set_org_config_value(key: str, value: str, *, path: Path | None = None) -> object:
@@ -217,7 +223,7 @@ def org_config_text(path: Path | None = None) -> str:
     except FileNotFoundError:
         return ""
     except OSError as error:
-        raise OrgConfigError(f"cannot read {path}: {error.strerror or error}") from error
+        raise OrgConfigUnreadableError(path=path, detail=str(error.strerror or error)) from error
 
 
 def org_defaults_for_new(path: Path | None = None) -> OrgDefaults:

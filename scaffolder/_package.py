@@ -10,14 +10,12 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .errors import TemplateSourceError
+from ._constants import PACKAGE_NAME, TEMPLATE_URL_LABEL
+from .errors import CarriedTemplateMissingError, NoTemplateUrlError
 
-PACKAGE_NAME = "goperf-scaffold"
 # What the template consists of, relative to its root: hatch_build.py force-includes these in
 # the wheel under scaffolder/_template/ and bundles them for earlier releases; tests use them.
 TEMPLATE_ENTRIES = ("copier.yml", "template", "includes")
-# The `[project.urls]` label under which the package declares its template's git URL.
-TEMPLATE_URL_LABEL = "Template"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -32,10 +30,7 @@ def carried_template_root() -> Path:
     for candidate in _PACKAGE_DIR.parents:
         if (candidate / "copier.yml").is_file() and _project_table(candidate) is not None:
             return candidate
-    raise TemplateSourceError(
-        f"cannot find the template carried by {PACKAGE_NAME} (looked in {wheel_root} and the "
-        "parents of the package); reinstall the package"
-    )
+    raise CarriedTemplateMissingError(looked_in=wheel_root)
 
 
 def _project_table(root: Path) -> dict[str, Any] | None:
@@ -92,10 +87,7 @@ def canonical_template_url() -> str:
         label, _, url = str(entry).partition(",")
         if label.strip() == TEMPLATE_URL_LABEL and url.strip():
             return url.strip()
-    raise TemplateSourceError(
-        f"{PACKAGE_NAME} declares no template URL ([project.urls] {TEMPLATE_URL_LABEL}); "
-        "reinstall the package or set one: goperf-scaffold config set template URL"
-    )
+    raise NoTemplateUrlError()
 
 
 @functools.cache

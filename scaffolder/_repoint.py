@@ -12,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
+from ._constants import ANSWERS_FILE
 from ._git import commit_files
-from ._project import ANSWERS_FILE
-from .errors import ProjectNotUpdatableError
+from .errors import NoSourceLineToRepointError
 
 _SRC_PATH_LINE = re.compile(r"^_src_path:.*$", re.MULTILINE)
 
@@ -31,6 +31,6 @@ def record_source(project: Path, old: str, new: str) -> str:
     line = yaml.safe_dump({"_src_path": new}, default_flow_style=False, width=10_000).strip()
     changed, count = _SRC_PATH_LINE.subn(line.replace("\\", "\\\\"), text, count=1)
     if count != 1:
-        raise ProjectNotUpdatableError(f"{answers} has no `_src_path:` line to re-point")
+        raise NoSourceLineToRepointError(path=answers)
     answers.write_text(changed, encoding="utf-8")
     return commit_files(project, [ANSWERS_FILE], repoint_commit_message(old, new))

@@ -19,12 +19,19 @@ from ._fetch import FetchOutcome, fetch_one_version, once, refresh_from_source
 from ._git import GitCommandError, is_git_worktree_root, run_git
 from ._legacy import legacy_source
 from ._org_config import read_org_config
-from ._package import PACKAGE_NAME, canonical_template_url, installed_version
+from ._package import canonical_template_url, installed_version
 from ._urls import git_location, is_url, recordable
 from ._versions import releases
-from .errors import TemplateSourceError
-
-REPOINT_HINT = "re-point it: goperf-scaffold update --template SRC (a git URL your team can reach)"
+from .errors import (
+    LegacyMirrorMissingError,
+    RecordedSourceMissingError,
+    SourceNotGitRootError,
+    SourceWithoutCopierYmlError,
+    UnknownRevisionError,
+    UnknownTemplateSourceError,
+    VersionNotCarriedError,
+    VersionNotOfferedError,
+)
 
 
 @dataclass(frozen=True)
@@ -71,20 +78,15 @@ def recorded_form(source: str) -> str:
         return recordable(source)
     path = Path(source).expanduser()
     if not path.exists():
-        raise TemplateSourceError(
-            f"unknown template source '{source}': no such folder, and not a git URL"
-        )
+        raise UnknownTemplateSourceError(source=source)
     path = path.resolve()
     if is_git_worktree_root(path):
         if not any((path / name).is_file() for name in ("copier.yml", "copier.yaml")):
-            raise TemplateSourceError(f"template source '{source}' has no copier.yml")
+            raise SourceWithoutCopierYmlError(source=source)
         return str(path)
     if _is_bare_repository(path):
         return str(path) if path.name.endswith(".git") else recordable(path.as_uri())
-    raise TemplateSourceError(
-        f"template source '{source}' is not the root of a git repository; projects "
-        "generated from it could never be updated (commit it to git, or pass a git URL)"
-    )
+    raise SourceNotGitRootError(source=source)
 
 
 def _is_bare_repository(path: Path) -> bool:
@@ -130,10 +132,7 @@ def prepare(
         )
     location = git_location(recorded)
     if not is_url(recorded) and not Path(location).exists():
-        raise TemplateSourceError(
-            f"the template source recorded in .copier-answers.yml, '{recorded}', does not "
-            f"exist on this machine; {REPOINT_HINT}"
-        )
+        raise RecordedSourceMissingError(recorded=recorded)
     cache = cache_path(location)
     if cached_version is not None and cached_version in cached_tags(cache).values():
         outcome = FetchOutcome(derived_versions=False)
@@ -187,10 +186,7 @@ def source_for_project(
     if legacy.origin is not None and Path(legacy.origin).is_dir():
         target = recorded_form(legacy.origin)
     else:
-        raise TemplateSourceError(
-            f"the answers file records '{recorded}', a {PACKAGE_NAME} 0.1.0 mirror of a "
-            f"template checkout that is not on this machine; {REPOINT_HINT}"
-        )
+        raise LegacyMirrorMissingError(recorded=recorded)
     return prepare(target, org=org, replaces=recorded)
 
 
@@ -205,16 +201,19 @@ def _take_version_from_legacy_mirror(source: TemplateSource, mirror: Path, commi
     fetch_one_version(str(mirror), source.cache, commit)  # else require_version explains
 
 
+def _offered(source: TemplateSource) -> list[str]:
+    """The versions `source` offers, oldest first, for a message."""
+    return [str(version) for version in sorted(source.versions())]
+
+
 def require_revision(source: TemplateSource, ref: str) -> None:
     """Refuse a --vcs-ref that the source does not have, naming the versions it offers."""
     try:
         run_git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}",
                 cwd=source.cache)  # fmt: skip
     except (GitCommandError, OSError):
-        offered = ", ".join(str(v) for v in sorted(source.versions())) or "none"
-        raise TemplateSourceError(
-            f"unknown template revision (--vcs-ref) '{ref}' in {source.recorded}; "
-            f"versions: {offered}"
+        raise UnknownRevisionError(
+            ref=ref, source=source.recorded, offered=_offered(source)
         ) from None
 
 
@@ -229,15 +228,11 @@ def require_version(source: TemplateSource, commit: str, version: Version) -> No
     fetched = source.is_package and fetch_one_version(source.location, source.cache, commit)
     if fetched and version in source.versions():
         return
-    offered = ", ".join(str(v) for v in sorted(source.versions())) or "none"
     if source.is_package:
-        raise TemplateSourceError(
-            f"the project is on template {commit}, which this installation of {PACKAGE_NAME} "
-            f"({installed_version()}) does not carry (it knows {offered}) and "
-            f"{source.location} cannot provide; install {PACKAGE_NAME} from a checkout of "
-            "its repository (which carries every release), or one at or after that version"
+        raise VersionNotCarriedError(
+            commit=commit,
+            installed=installed_version(),
+            offered=_offered(source),
+            location=source.location,
         )
-    raise TemplateSourceError(
-        f"the project is on template {commit}, which {source.recorded} does not offer "
-        f"(it offers {offered}); {REPOINT_HINT}"
-    )
+    raise VersionNotOfferedError(commit=commit, source=source.recorded, offered=_offered(source))

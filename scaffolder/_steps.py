@@ -49,10 +49,12 @@ def run_steps(
             progress.step_finished("failed")
             if error.output:
                 progress.note("\n".join(f"    {line}" for line in error.output.splitlines()))
-            not_run = [later.label for later in steps[index:]]
-            suffix = f"; not run: {', '.join(not_run)}" if not_run else ""
             raise StepFailedError(
-                f"{error}; {failure_context}{suffix}", step=error.step, output=error.output
+                step=error.step,
+                detail=str(error),
+                failure_context=failure_context,
+                not_run=[later.label for later in steps[index:]],
+                output=error.output,
             ) from error
         seconds = time.perf_counter() - started
         if outcome.status == "skipped":

@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import copier
 from pathspec import GitIgnoreSpec
 
+from ._constants import ANSWERS_FILE
 from ._copier_adapter import team_owned_patterns
 from ._copier_errors import copier_errors_translated
 from ._copier_session import copier_reading_cache
-from ._project import ANSWERS_FILE
 from ._source import TemplateSource
 
 if TYPE_CHECKING:
@@ -75,6 +74,8 @@ def rendered_template(
 
     The folder (and everything in it) is removed when the block ends.
     """
+    import copier  # noqa: PLC0415 (lazy: importing Copier takes about a second)
+
     with tempfile.TemporaryDirectory(prefix="goperf-scaffold-render-") as scratch:
         root = Path(scratch) / name
         with copier_errors_translated(), copier_reading_cache(source.location, source.cache):

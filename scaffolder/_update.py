@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import copier
 from packaging.version import InvalidVersion, Version
 
 from hooks import StepOutcome, go_mod_tidy, gofmt_check
@@ -24,7 +23,13 @@ from ._project import read_recorded_project
 from ._repoint import record_source
 from ._source import TemplateSource, require_revision, require_version, source_for_project
 from ._steps import PlannedStep, StepReport, run_steps
-from .errors import DowngradeError, ProjectNotUpdatableError, TemplateSourceError
+from .errors import (
+    DowngradeRefusedError,
+    GitNotInstalledError,
+    ProjectNotInGitError,
+    SourceWithoutVersionTagsError,
+    UncommittedChangesError,
+)
 
 
 @dataclass(frozen=True)
@@ -49,15 +54,11 @@ class UpdateResult:
 def ensure_clean_git_project(project: Path) -> None:
     """Refuse a project that git does not track, or one with uncommitted changes."""
     if not git_available():
-        raise ProjectNotUpdatableError("git is not installed; updating needs git")
+        raise GitNotInstalledError()
     if not is_inside_git_worktree(project):
-        raise ProjectNotUpdatableError(
-            f"'{project}' is not in a git repository; commit the project to git, then update"
-        )
+        raise ProjectNotInGitError(project=project, verb="update")
     if run_git("status", "--porcelain", cwd=project).strip():
-        raise ProjectNotUpdatableError(
-            f"'{project}' has uncommitted changes; commit or stash them, then update"
-        )
+        raise UncommittedChangesError(project=project, verb="update")
 
 
 def _target_version(source: TemplateSource, vcs_ref: str | None) -> Version | None:
@@ -69,7 +70,7 @@ def _target_version(source: TemplateSource, vcs_ref: str | None) -> Version | No
             return None  # a branch or commit: Copier resolves it and checks downgrades itself
     newest = source.newest()
     if newest is None:
-        raise TemplateSourceError(f"template source '{source.recorded}' offers no version tags")
+        raise SourceWithoutVersionTagsError(source=source.recorded)
     return Version(newest)
 
 
@@ -130,6 +131,8 @@ def update_service(
     merged by hand) and `gofmt -l` reports unformatted files. Migrations run without `trust`
     only for this package's and the organisation's template.
     """
+    import copier  # noqa: PLC0415 (lazy: importing Copier takes about a second)
+
     progress = progress or StreamProgress()
     recorded = read_recorded_project(path)
     project = recorded.path
@@ -142,8 +145,8 @@ def update_service(
         require_revision(source, vcs_ref)
     target = _target_version(source, vcs_ref)
     if target is not None and target < recorded.version:
-        raise DowngradeError(
-            f"refusing to downgrade '{project}' from template {recorded.version} to {target}"
+        raise DowngradeRefusedError(
+            project=project, from_version=recorded.version, to_version=target
         )
     if source.replaces is not None:
         commit = record_source(project, source.replaces, source.recorded)

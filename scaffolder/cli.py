@@ -32,7 +32,7 @@ from ._org_config import (
 )
 from ._package import installed_version
 from ._update import update_service
-from .errors import ExitCode, FleetIncompleteError, ScaffoldError, UsageError
+from .errors import ExitCode, FleetIncompleteError, ScaffoldError, YesWithoutForceError
 
 DEBUG_ENV = "GOPERF_SCAFFOLD_DEBUG"
 
@@ -53,7 +53,7 @@ def _ask_to_overwrite(files: Sequence[str]) -> bool:
 
 def _run_new(args: argparse.Namespace) -> int:
     if args.yes and not args.force:
-        raise UsageError("--yes only confirms --force: pass both to overwrite existing files")
+        raise YesWithoutForceError()
     confirm: Callable[[Sequence[str]], bool] | None = None
     if args.yes:
         confirm = _always_yes
