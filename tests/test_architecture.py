@@ -1,6 +1,7 @@
 """Package structure: `hooks` never imports `scaffolder` (one-way dependency), no import hides
 inside a function (a cycle dodged at run time) except Copier's, which is imported only when
-needed, every module opens with a one-line summary."""
+needed, `scaffolder.errors` imports nothing of scaffolder but `_constants` (so every module can
+import it), every module opens with a one-line summary."""
 
 from __future__ import annotations
 
@@ -16,7 +17,14 @@ from .conftest import REPO_ROOT
 # Third-party packages imported inside the functions that call them, never at the top: Copier
 # takes about a second to import, which `--help`, `check`, `config` and `fleet status` skip.
 LAZILY_IMPORTED = frozenset({"copier"})
-MODULES = sorted([*(REPO_ROOT / "scaffolder").glob("*.py"), *(REPO_ROOT / "hooks").glob("*.py")])
+MODULES = sorted(
+    [
+        *(REPO_ROOT / "scaffolder").glob("*.py"),
+        *(REPO_ROOT / "scaffolder").glob("*/*.py"),  # sub-packages: scaffolder/errors/
+        *(REPO_ROOT / "hooks").glob("*.py"),
+    ]
+)
+ERRORS_MODULES = sorted((REPO_ROOT / "scaffolder" / "errors").glob("*.py"))
 
 
 def imported_modules(tree: ast.AST) -> list[tuple[str, int]]:
@@ -50,7 +58,7 @@ def _is_lazy(node: ast.Import | ast.ImportFrom) -> bool:
     return bool(names) and all(name.split(".")[0] in LAZILY_IMPORTED for name in names)
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda path: f"{path.parent.name}/{path.name}")
+@pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(REPO_ROOT)))
 def test_module_structure(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     relative = path.relative_to(REPO_ROOT)
@@ -64,6 +72,23 @@ def test_module_structure(path: Path) -> None:
     assert docstring, f"{relative} has no module docstring"
     summary = docstring.splitlines()[0]
     assert summary.endswith((".", "?")), f"{relative}: the docstring's first line is no sentence"
+
+
+@pytest.mark.parametrize("path", ERRORS_MODULES, ids=lambda path: path.name)
+def test_errors_import_nothing_of_scaffolder_but_constants(path: Path) -> None:
+    """Any module may import `scaffolder.errors`: it imports only itself and `_constants`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    outside = [
+        (node.module, node.lineno)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        and node.level > 1
+        and not (node.level == 2 and node.module == "_constants")
+    ]
+    outside += [
+        (name, line) for name, line in imported_modules(tree) if name.split(".")[0] == "scaffolder"
+    ]
+    assert outside == [], f"{path.relative_to(REPO_ROOT)} imports more of scaffolder: {outside}"
 
 
 def test_the_cli_imports_without_copier_loaded() -> None:

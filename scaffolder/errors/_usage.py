@@ -1,0 +1,55 @@
+"""UsageError failures: the command line, `--data` answers and a prompt without a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ._base import UsageError
+
+
+class CommandLineError(UsageError):
+    """argparse refused the command line; `problem` is its complaint."""
+
+    def __init__(self, *, problem: str, prog: str) -> None:
+        self.problem = problem
+        self.prog = prog
+        super().__init__(f"{problem} (see `{prog} --help`)")
+
+
+class YesWithoutForceError(UsageError):
+    """`new --yes` without `--force`: there is nothing for --yes to confirm."""
+
+    def __init__(self) -> None:
+        super().__init__("--yes only confirms --force: pass both to overwrite existing files")
+
+
+class MalformedDataError(UsageError):
+    """A `--data` item is not `KEY=VALUE` (`key` is None), or its KEY is not a question name."""
+
+    def __init__(self, *, item: str, key: str | None = None) -> None:
+        self.item = item
+        self.key = key
+        if key is None:
+            super().__init__(f"malformed --data '{item}': expected KEY=VALUE")
+        else:
+            super().__init__(f"malformed --data '{item}': '{key}' is not a question name")
+
+
+class UnknownDataKeysError(UsageError):
+    """`--data` answers questions the template does not ask."""
+
+    def __init__(self, *, keys: Sequence[str], questions: Sequence[str]) -> None:
+        self.keys = tuple(keys)
+        self.questions = tuple(questions)  # the questions a user answers
+        super().__init__(
+            f"unknown --data key(s) {', '.join(self.keys)}; questions: {', '.join(self.questions)}"
+        )
+
+
+class NotInteractiveError(UsageError):
+    """Copier has questions to ask, and stdin is not a terminal."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "questions need an interactive terminal: pass --defaults and/or --data KEY=VALUE"
+        )
