@@ -5,12 +5,16 @@ so it must be valid Go on its own. This script checks it in the template tree it
 
 1. `gofmt -l` over every plain `.go` file;
 2. `go vet` and `golangci-lint` (the template's own .golangci.yml) over every package folder
-   that consists of plain files only, assembled into a scratch module with the dependencies of
-   a generated project. A package is checked once per dependency variant that changes which of
+   that holds plain `.go` files, assembled into a scratch module with the dependencies of a
+   generated project. A package is checked once per dependency variant that changes which of
    its files a project gets (`_exclude` in copier.yml, e.g. the SQLite and PostgreSQL drivers of
-   internal/store), so every file is vetted and linted in the company it ships with.
+   internal/store), so every file is vetted and linted in the company it ships with. The few
+   `.go.jinja` files beside plain ones (internal/config/config.go.jinja, parts of
+   internal/server) are rendered with the variant's answers, so the plain files around them
+   are checked as the package they compile in.
 
-Packages that hold `.jinja` files are checked by the per-profile render tests instead.
+Every answer profile is also rendered, built, vetted, linted and tested by
+tests/test_generated_build.py.
 
     python scripts/lint_template.py            # exit 0: clean; 1: findings (printed); 2: setup
 """
@@ -66,6 +70,9 @@ _COMMON_ANSWERS: dict[str, object] = {
     "docker": True,
     "kubernetes": True,
     "renovate": True,
+    # The names a rendered `.go.jinja` file may use: the scratch module is the project.
+    "project_name": "templatelint",
+    "module_path": SCRATCH_MODULE,
 }
 
 
@@ -83,13 +90,29 @@ def excluded_by(answers: dict[str, object]) -> PathSpec:
 
 
 def plain_packages() -> list[Path]:
-    """Package folders (relative to template/) whose every file is plain Go."""
+    """Package folders (relative to template/) with plain Go and no Jinja but `.go.jinja` files.
+
+    A folder with a Jinja name, such as cmd/{{ project_name }}, is left to the render tests.
+    """
     folders = {path.parent for path in plain_go_files()}
     return sorted(
         folder
         for folder in folders
-        if not any(entry.name.endswith(".jinja") for entry in (TEMPLATE / folder).iterdir())
+        if "{{" not in str(folder)
+        and all(
+            entry.name.endswith(".go.jinja")
+            for entry in (TEMPLATE / folder).iterdir()
+            if entry.name.endswith(".jinja")
+        )
     )
+
+
+def render_go(path: Path, answers: dict[str, object]) -> str:
+    """A `.go.jinja` file rendered as Copier renders it (`_envops`: the trailing newline kept)."""
+    environment = jinja2.Environment(
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
+    )
+    return environment.from_string(path.read_text(encoding="utf-8")).render(**answers)
 
 
 def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -105,8 +128,9 @@ def gofmt_findings() -> list[str]:
 
 
 def assemble(variant: Variant, scratch: Path) -> list[Path]:
-    """Copy the plain packages a project of `variant` gets into a scratch module."""
-    exclude = excluded_by({**_COMMON_ANSWERS, **variant.answers})
+    """Copy the packages a project of `variant` gets into a scratch module, `.go.jinja` rendered."""
+    answers = {**_COMMON_ANSWERS, **variant.answers}
+    exclude = excluded_by(answers)
     go_mod = (GOMOD / f"{variant.deps_key}.mod").read_text(encoding="utf-8")
     (scratch / "go.mod").write_text(f"module {SCRATCH_MODULE}\n\n{go_mod}", encoding="utf-8")
     shutil.copy(GOMOD / f"{variant.deps_key}.sum", scratch / "go.sum")
@@ -118,14 +142,18 @@ def assemble(variant: Variant, scratch: Path) -> list[Path]:
         kept = [
             path
             for path in (TEMPLATE / folder).iterdir()
-            if path.is_file() and not exclude.match_file(str(path.relative_to(TEMPLATE)))
+            if path.is_file()
+            and not exclude.match_file(str(path.relative_to(TEMPLATE)).removesuffix(".jinja"))
         ]
         if not any(path.suffix == ".go" for path in kept):
             continue
         for path in kept:
-            target = scratch / folder / path.name
+            target = scratch / folder / path.name.removesuffix(".jinja")
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, target)
+            if path.name.endswith(".jinja"):
+                target.write_text(render_go(path, answers), encoding="utf-8")
+            else:
+                shutil.copy(path, target)
         for sub in (TEMPLATE / folder).iterdir():  # embedded files (migrations/*.sql)
             if sub.is_dir() and not exclude.match_file(f"{sub.relative_to(TEMPLATE)}/"):
                 shutil.copytree(sub, scratch / folder / sub.name, dirs_exist_ok=True)

@@ -72,8 +72,9 @@ type observabilityFlags struct {
 
 // registerObservability adds the observability flags, with their environment variables as defaults.
 // flightRecorderDefault is "on" or "off" (off where the Go release has no flight recorder);
-// tmpDir is where the snapshot directory goes by default.
-func (o *Observability) registerObservability(fs *flag.FlagSet, env *envReader, flightRecorderDefault, tmpDir string) *observabilityFlags {
+// tmpDir is where the snapshot directory goes by default. The check it returns validates the
+// settings once the flags are parsed.
+func (o *Observability) registerObservability(fs *flag.FlagSet, env *envReader, flightRecorderDefault, tmpDir string) func() []error {
 	raw := &observabilityFlags{}
 	fs.StringVar(&raw.metricsAddr, "metrics-addr", env.str("METRICS_ADDR", DefaultMetricsAddr), `Prometheus /metrics listen address, or "off" (METRICS_ADDR)`)
 	fs.StringVar(&o.AccessLog, "access-log", env.str("ACCESS_LOG", DefaultAccessLog), "access log: off, errors (5xx and slow requests) or all (ACCESS_LOG)")
@@ -85,7 +86,7 @@ func (o *Observability) registerObservability(fs *flag.FlagSet, env *envReader, 
 	fs.StringVar(&raw.maxBytes, "flight-recorder-max-bytes", env.str("FLIGHT_RECORDER_MAX_BYTES", "16MiB"), "memory cap of the flight recorder, e.g. 16MiB (FLIGHT_RECORDER_MAX_BYTES)")
 	fs.DurationVar(&o.FlightRecorderInterval, "flight-recorder-interval", env.duration("FLIGHT_RECORDER_INTERVAL", DefaultFlightRecorderInterval), "least time between two slow-request snapshots (FLIGHT_RECORDER_INTERVAL)")
 	fs.IntVar(&o.FlightRecorderMaxFiles, "flight-recorder-max-files", env.integer("FLIGHT_RECORDER_MAX_FILES", DefaultFlightRecorderMaxFiles), "snapshots kept in FLIGHT_RECORDER_DIR (FLIGHT_RECORDER_MAX_FILES)")
-	return raw
+	return func() []error { return o.checkObservability(raw) }
 }
 
 // checkObservability validates the parsed values and fills the fields that need parsing.
