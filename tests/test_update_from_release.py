@@ -46,7 +46,13 @@ def _releases() -> list[tuple[str, str]]:
     if shutil.which("git") is None or not (REPO_ROOT / ".git").exists():
         return []
     found = versions_from_pyproject_history(REPO_ROOT)
-    return [(str(version), commit) for version, commit in found if _tree_differs(commit)]
+    # Releases only, as the wheels carry them (hatch_build.py): nobody generates a project
+    # from the development snapshots between them.
+    return [
+        (str(version), commit)
+        for version, commit in found
+        if not version.is_prerelease and _tree_differs(commit)
+    ]
 
 
 def _tree_differs(commit: str) -> bool:

@@ -86,6 +86,9 @@ class Load:
     p99_ms: float
     errors: int
     cpu_us_per_request: float
+    # The kernel's share of cpu_us_per_request (stime): the socket reads and writes, and
+    # waking the load generator; the rest is the process's own code (utime).
+    sys_us_per_request: float = math.nan
 
     @property
     def rps(self) -> float:
@@ -120,11 +123,11 @@ def status_of(addr: str, path: str, timeout: float = 1.0) -> int | None:
         conn.close()
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, from /proc/PID/stat."""
+def cpu_times(pid: int) -> tuple[float, float]:
+    """utime and stime of a process in seconds, from /proc/PID/stat."""
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    return int(fields[11]) / _CLOCK_TICKS, int(fields[12]) / _CLOCK_TICKS
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -292,10 +295,20 @@ def measure_round(
             samples[server.name].cold_ms.append(cold_ms)
             for route in ROUTES:
                 tools.load(addr, route, params.warmup)  # connections, caches; not counted
-                before = cpu_seconds(proc.pid)
+                user_before, sys_before = cpu_times(proc.pid)
                 requests, seconds, p50, p99, errors = tools.load(addr, route, params.seconds)
-                used = cpu_seconds(proc.pid) - before
-                load = Load(requests, seconds, p50, p99, errors, used / max(requests, 1) * 1e6)
+                user_after, sys_after = cpu_times(proc.pid)
+                per_request = 1e6 / max(requests, 1)
+                used = (user_after - user_before) + (sys_after - sys_before)
+                load = Load(
+                    requests,
+                    seconds,
+                    p50,
+                    p99,
+                    errors,
+                    used * per_request,
+                    (sys_after - sys_before) * per_request,
+                )
                 samples[server.name].loads[route].append(load)
                 ctx.progress.say(
                     f"round {round_index + 1}/{params.rounds} {label(server.name):30} {route:7} "
@@ -444,7 +457,8 @@ def _commands(params: Params, tools: Tools, handler_raw: str) -> list[str]:
         "FLIGHT_RECORDER=off taskset -c 0 bin/svc   # attribution: the same binary, recorder off",
         "METRICS_ADDR=off ACCESS_LOG=off FLIGHT_RECORDER=off taskset -c 0 bin/svc",
         f"# per route: a {params.warmup} s warm-up, then the measured run; the server's CPU time",
-        "# is utime+stime from /proc/PID/stat before and after, its peak RSS VmHWM",
+        "# is utime+stime (and stime alone, the kernel's share) from /proc/PID/stat before",
+        "# and after, its peak RSS VmHWM",
         f"taskset -c 1 {load}",
         "# handler allocations: BenchmarkLivez of both, in alternating processes",
         f"server.test {bench}     # in the generated project's internal/server",
@@ -462,9 +476,11 @@ def _load_table(section: Section, samples: dict[str, Samples]) -> Table:
             loads = samples[name].loads[route]
             rps = Spread.of([ld.rps for ld in loads])
             cpu = Spread.of([ld.cpu_us_per_request for ld in loads])
+            kernel = Spread.of([ld.sys_us_per_request for ld in loads])
             key = f"{name}{route.replace('/', '_')}"
             section.numbers[f"{key}_rps"] = rps.median
             section.numbers[f"{key}_cpu_us"] = cpu.median
+            section.numbers[f"{key}_sys_us"] = kernel.median
             rows.append(
                 [
                     f"`{route}`",
@@ -475,13 +491,14 @@ def _load_table(section: Section, samples: dict[str, Samples]) -> Table:
                     Spread.of([ld.p50_ms for ld in loads]).text(2),
                     Spread.of([ld.p99_ms for ld in loads]).text(2),
                     cpu.text(1),
+                    kernel.text(1),
                     str(sum(ld.errors for ld in loads)),
                 ]
             )
     headers = ["route", "server", "req/s", "× fair", "× bare", "p50 ms", "p99 ms"]
     return Table(
         caption="Throughput, latency and CPU per request (median, min–max over rounds)",
-        headers=[*headers, "CPU µs/req", "errors"],
+        headers=[*headers, "CPU µs/req", "of which kernel (sys)", "errors"],
         rows=rows,
     )
 
@@ -501,11 +518,14 @@ def _process_table(samples: dict[str, Samples]) -> Table:
     )
 
 
-def paired(samples: dict[str, Samples], a: str, b: str, route: str) -> Spread:
-    """CPU µs per request of a minus b, round by round (both ran in the same round)."""
+def paired(
+    samples: dict[str, Samples], a: str, b: str, route: str, field: str = "cpu_us_per_request"
+) -> Spread:
+    """CPU µs per request (or its kernel share) of a minus b, round by round (both ran in the
+    same round)."""
     return Spread.of(
         [
-            x.cpu_us_per_request - y.cpu_us_per_request
+            getattr(x, field) - getattr(y, field)
             for x, y in zip(samples[a].loads[route], samples[b].loads[route], strict=True)
         ]
     )
@@ -528,7 +548,8 @@ def _attribution_table(section: Section, samples: dict[str, Samples]) -> Table:
             "metrics_log",
         ),
         (
-            "the rest (middleware, runtime settings): observability off − fair",
+            "the rest (recover and body-cap middleware, runtime settings): "
+            "observability off − fair",
             "generated_observability_off",
             "fair",
             "rest",
@@ -539,8 +560,10 @@ def _attribution_table(section: Section, samples: dict[str, Samples]) -> Table:
         cells = [what]
         for route in ROUTES:
             diff = paired(samples, a, b, route)
+            kernel = paired(samples, a, b, route, "sys_us_per_request")
             section.numbers[f"{key}{route.replace('/', '_')}_cpu_us"] = diff.median
-            cells.append(diff.text(1))
+            section.numbers[f"{key}{route.replace('/', '_')}_sys_us"] = kernel.median
+            cells += [diff.text(1), num(kernel.median, 1)]
         rows.append(cells)
     rss = Spread.of(
         [
@@ -560,7 +583,10 @@ def _attribution_table(section: Section, samples: dict[str, Samples]) -> Table:
             "Where the extra CPU per request goes (µs; median and min–max of the differences "
             "within each round)"
         ),
-        headers=["part", *(f"`{r}`" for r in ROUTES)],
+        headers=[
+            "part",
+            *(h for r in ROUTES for h in (f"`{r}` CPU µs/req", f"`{r}` of which kernel")),
+        ],
         rows=rows,
     )
 
