@@ -19,7 +19,7 @@ import (
 func TestSettingsMatchTheTemplate(t *testing.T) {
 	ours := read(t, "server.go")
 	server := read(t, filepath.Join("..", "..", "template", "internal", "server", "server.go.jinja"))
-	config := read(t, filepath.Join("..", "..", "template", "internal", "config", "config.go.jinja"))
+	config := read(t, filepath.Join("..", "..", "template", "internal", "config", "server.go"))
 	for ourName, theirs := range map[string]struct{ name, source string }{
 		"readHeaderTimeout": {"ReadHeaderTimeout", server},
 		"readTimeout":       {"ReadTimeout", server},
