@@ -42,11 +42,8 @@ Outcome = Literal[
     "updated", "already current", "conflicts", "failed", "skipped", "error", "interrupted"
 ]
 # A signal-killed child (Ctrl-C reaches the whole process group) needs a moment to show up
-# as the run's stop flag: the main thread sets it once Python has delivered the
-# KeyboardInterrupt, which on a loaded machine took more than 0.5 s. A failure followed by the
-# flag within this window counts as an interruption; a genuine failure waits this long once
-# (a fleet update spends minutes per repository).
-_INTERRUPT_GRACE_SECONDS = 3.0
+# as the run's stop flag; a failure within this window counts as an interruption.
+_INTERRUPT_GRACE_SECONDS = 0.5
 _DETAIL_LINES = 5
 
 

@@ -276,6 +276,14 @@ func TestSlow(t *testing.T) {
 """
 
 
+# Runs the CLI with Python's own SIGINT handler installed (KeyboardInterrupt), which its
+# children then receive as the default action.
+_CLI_WITH_CTRL_C = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'goperf-scaffold'; runpy.run_module('scaffolder.cli', run_name='__main__')"
+)
+
+
 def test_ctrl_c_leaves_each_repo_as_it_was_or_with_a_complete_branch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -291,8 +299,11 @@ def test_ctrl_c_leaves_each_repo_as_it_was_or_with_a_complete_branch(
     marker = tmp_path / "b-tests-started"
     env = {**os.environ, "FLEET_TEST_STARTED": str(marker)}
 
+    # A terminal's Ctrl-C reaches a process whose SIGINT is at its default. A test run started
+    # in the background (`cmd &` in a script) inherits SIGINT ignored, and Python then never
+    # raises KeyboardInterrupt: restore the default in the child, as a terminal would have it.
     process = subprocess.Popen(
-        [sys.executable, "-m", "scaffolder.cli", "fleet", "update", str(fleet.services)],
+        [sys.executable, "-c", _CLI_WITH_CTRL_C, "fleet", "update", str(fleet.services)],
         cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
