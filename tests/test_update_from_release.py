@@ -195,5 +195,7 @@ def test_release_project_updates_to_the_current_template(
     assert run(["gofmt", "-l", "."], project).stdout.strip() == ""
     run(["go", "build", "./..."], project)
     run(["go", "vet", "./..."], project)
-    if profile == "default":
+    # The updated trees of every release hold the same template: the newest release's update
+    # runs the tests (CI time), the older ones are built and vetted.
+    if profile == "default" and version == RELEASES[-1][0]:
         run(["go", "test", "-count=1", "./..."], project, timeout=1200)
