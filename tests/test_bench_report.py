@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.report._external import HARNESSES
+from bench.report._http_attribution import CATEGORIES, PAIRS
 from bench.report._render import ORDER
 
 from .conftest import IN_CI, REPO_ROOT, go_env, need
@@ -117,6 +118,12 @@ def test_the_headline_figures_are_there(
         assert name in http, name
     for name in ("generated_livez_rps", "fair_livez_rps", "bare_readyz_rps"):
         assert http[name] > 0, name
+    # The attribution: every side-by-side pair measured, and the profile's parts add up.
+    for key, *_ in PAIRS:
+        assert http[f"side_by_side_cpu_ratio_{key}"] > 0, key
+    parts = [http[f"profile_share_{key}"] for key, _ in CATEGORIES]
+    assert sum(parts) == pytest.approx(100, abs=0.5), parts
+    assert http["profile_share_syscalls"] > 0  # a request reads and writes its socket
     client = section(out, "client")["numbers"]
     assert isinstance(client, dict)
     assert {"tuned_vs_idle64", "tuned_vs_standard"} <= client.keys()

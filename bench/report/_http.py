@@ -7,13 +7,13 @@ Three servers answer GET /livez and GET /readyz with fixed JSON:
 - fair: bench/httpbase -mode fair, a plain net/http server with the generated service's server
   timeouts and request body cap (the baseline a competent engineer would write; the headline);
 - bare: bench/httpbase -mode bare, the same routes on http.Server's zero values.
-Two more runs of the same generated binary say where its extra cost goes: with the flight
-recorder off, and with all observability off (no metrics middleware, no access log, no flight
-recorder). Their paired differences, round by round, attribute the gap to the fair baseline.
 
 Each round starts every server in turn (the order rotates per round) pinned to CPU 0, measures
 its cold start (exec to the first 200 on /livez), loads each route from CPU 1 with 64
 connections, reads the server's CPU time and peak RSS from /proc, and stops it with SIGTERM.
+Then _http_attribution says where the generated service's extra CPU goes: pairs of servers
+(the same binary with its observability switched off step by step among them) side by side on
+one CPU, and the generated service's own CPU profile.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.report import _benchstat, _charts
+from bench.report import _benchstat, _charts, _http_attribution
 from bench.report._context import Context, Spread, num, ratio, times
 from bench.report._env import go_env
 from bench.report._projects import generate, make
@@ -48,7 +48,6 @@ VARIANTS = {
         "FLIGHT_RECORDER": "off",
     },
 }
-EVERY_SERVER = (*SERVERS, *VARIANTS)
 LABELS = {
     "generated_recorder_off": "generated, flight recorder off",
     "generated_observability_off": "generated, observability off",
@@ -407,24 +406,33 @@ def run(ctx: Context) -> Section:
         label="go test (bench/httpbase: its settings are the template's)",
     )
     tools = Tools(project / "bin" / "loadgen")
-    all_servers = servers(project / "bin" / "svc", baseline)
-    samples = {s.name: Samples() for s in all_servers}
+    every = {s.name: s for s in servers(project / "bin" / "svc", baseline)}
+    sequential = [every[name] for name in SERVERS]
+    samples = {name: Samples() for name in SERVERS}
     for index in range(params.rounds):
-        shift = index % len(all_servers)
-        order = all_servers[shift:] + all_servers[:shift]
+        shift = index % len(sequential)
+        order = sequential[shift:] + sequential[:shift]
         measure_round(ctx, params, tools, index, order=order, samples=samples)
     _write_raw(ctx, samples)
     handler = Handler(*handler_allocs(ctx, project, baseline_dir, params))
-    section.commands = _commands(params, tools, handler.raw)
+    attribution = _http_attribution.QUICK if ctx.quick else _http_attribution.FULL
+    pairs = _http_attribution.side_by_side(ctx, attribution, _pair_runner(ctx, tools, every))
+    profiles = _profiles(ctx, attribution, tools, every["generated"])
+    section.commands = _commands(params, attribution, tools, handler.raw)
     section.conditions["method"] = (
         f"{params.rounds} interleaved rounds; {params.seconds} s measured per route after a "
         f"{params.warmup} s warm-up; {tools.describe()}; medians with min–max over rounds. "
-        "The services log to /dev/null. The generated binary runs three times per round: "
-        "as shipped, with `FLIGHT_RECORDER=off`, and with `METRICS_ADDR=off ACCESS_LOG=off "
-        "FLIGHT_RECORDER=off`."
+        "The services log to /dev/null. Attribution: each pair of servers runs side by side "
+        f"on CPU 0, both loaded at once from CPU 1, {attribution.rounds} rounds of "
+        f"{attribution.seconds} s after a {attribution.warmup} s warm-up (the generated binary "
+        "also runs with `FLIGHT_RECORDER=off`, and with `METRICS_ADDR=off ACCESS_LOG=off "
+        f"FLIGHT_RECORDER=off`); then {attribution.profiles} load run(s) of "
+        f"{attribution.profile_seconds} s of the generated service alone with its CPU profile "
+        "taken from its debug listener."
     )
     section.tables += [_load_table(section, samples), _process_table(samples)]
-    section.tables.append(_attribution_table(section, samples))
+    section.tables.append(_http_attribution.pair_table(section, pairs, label))
+    section.tables.append(_http_attribution.profile_table(section, profiles))
     section.tables.append(_handler_table(section, handler))
     section.blocks.append(
         Block("benchstat -col /server (BenchmarkLivez)", handler.text.strip("\n"))
@@ -434,7 +442,59 @@ def run(ctx: Context) -> Section:
     return section
 
 
-def _commands(params: Params, tools: Tools, handler_raw: str) -> list[str]:
+def _pair_runner(ctx: Context, tools: Tools, every: dict[str, Server]) -> _http_attribution.RunPair:
+    logs = ctx.work / "logs"
+
+    def start_named(name: str) -> tuple[subprocess.Popen[bytes], str]:
+        proc, addr, _ = start(every[name], tools, logs)
+        return proc, addr
+
+    def stop_named(name: str, proc: subprocess.Popen[bytes]) -> None:
+        stop(every[name], proc)
+
+    return _http_attribution.RunPair(
+        start_named, stop_named, lambda a, r, s: tools.load(a, r, s)[0], cpu_seconds, peak_rss_mib
+    )
+
+
+def _profiles(
+    ctx: Context, params: _http_attribution.Params, tools: Tools, generated: Server
+) -> list[tuple[dict[str, float], float]]:
+    """The generated service's CPU profile under load, params.profiles times."""
+    debug_addr = f"127.0.0.1:{free_port()}"
+    server = Server(generated.name, generated.argv, {**generated.env, "DEBUG_ADDR": debug_addr})
+    proc, addr, _ = start(server, tools, ctx.work / "logs")
+    runs = []
+    try:
+        tools.load(addr, _http_attribution.ROUTE, params.warmup)
+        for index in range(params.profiles):
+            ctx.progress.say(f"CPU profile {index + 1}/{params.profiles} of the generated service")
+            out = ctx.work / f"http-generated-{index + 1}.pprof"
+            load = lambda a, r, s: tools.load(a, r, s)[0]  # noqa: E731
+            runs.append(
+                _http_attribution.profile_run(
+                    params,
+                    load,
+                    cpu_seconds,
+                    pid=proc.pid,
+                    addr=addr,
+                    debug_addr=debug_addr,
+                    out=out,
+                )
+            )
+    finally:
+        stop(server, proc)
+    return runs
+
+
+def cpu_seconds(pid: int) -> float:
+    user, system = cpu_times(pid)
+    return user + system
+
+
+def _commands(
+    params: Params, attribution: _http_attribution.Params, tools: Tools, handler_raw: str
+) -> list[str]:
     bench = (
         "-test.run='^$' -test.bench='^BenchmarkLivez$' -test.benchmem -test.count=1 "
         f"-test.benchtime={params.handler_benchtime}"
@@ -454,12 +514,19 @@ def _commands(params: Params, tools: Tools, handler_raw: str) -> list[str]:
         "# per round, per server (the order rotates): start it, poll GET /livez (cold start)",
         "taskset -c 0 bin/svc               # HTTP_ADDR, DEBUG_ADDR, METRICS_ADDR: free ports",
         "taskset -c 0 httpbase -mode fair   # and -mode bare",
-        "FLIGHT_RECORDER=off taskset -c 0 bin/svc   # attribution: the same binary, recorder off",
-        "METRICS_ADDR=off ACCESS_LOG=off FLIGHT_RECORDER=off taskset -c 0 bin/svc",
         f"# per route: a {params.warmup} s warm-up, then the measured run; the server's CPU time",
         "# is utime+stime (and stime alone, the kernel's share) from /proc/PID/stat before",
         "# and after, its peak RSS VmHWM",
         f"taskset -c 1 {load}",
+        "# attribution, side by side: two servers at once on CPU 0, two loads at once on CPU 1",
+        "FLIGHT_RECORDER=off taskset -c 0 bin/svc   # the same binary, recorder off",
+        "METRICS_ADDR=off ACCESS_LOG=off FLIGHT_RECORDER=off taskset -c 0 bin/svc",
+        f"taskset -c 1 {load.replace(f'-d{params.seconds}s', f'-d{attribution.seconds}s')} & "
+        "# once per server of the pair",
+        "# attribution, profile: the generated service alone under the same load, meanwhile",
+        f"curl -o cpu.pprof 'http://DEBUG_ADDR/debug/pprof/profile?seconds="
+        f"{attribution.profile_seconds - 1}'",
+        "go tool pprof -traces cpu.pprof   # each sample's stack, sorted into the parts",
         "# handler allocations: BenchmarkLivez of both, in alternating processes",
         f"server.test {bench}     # in the generated project's internal/server",
         f"httpbase.test {bench}   # in bench/httpbase",
@@ -472,7 +539,7 @@ def _load_table(section: Section, samples: dict[str, Samples]) -> Table:
     for route in ROUTES:
         fair = Spread.of([ld.rps for ld in samples["fair"].loads[route]]).median
         bare = Spread.of([ld.rps for ld in samples["bare"].loads[route]]).median
-        for name in EVERY_SERVER:
+        for name in SERVERS:
             loads = samples[name].loads[route]
             rps = Spread.of([ld.rps for ld in loads])
             cpu = Spread.of([ld.cpu_us_per_request for ld in loads])
@@ -513,82 +580,8 @@ def _process_table(samples: dict[str, Samples]) -> Table:
                 Spread.of(samples[name].cold_ms).text(1),
                 Spread.of(samples[name].rss_mib).text(1),
             ]
-            for name in EVERY_SERVER
+            for name in SERVERS
         ],
-    )
-
-
-def paired(
-    samples: dict[str, Samples], a: str, b: str, route: str, field: str = "cpu_us_per_request"
-) -> Spread:
-    """CPU µs per request (or its kernel share) of a minus b, round by round (both ran in the
-    same round)."""
-    return Spread.of(
-        [
-            getattr(x, field) - getattr(y, field)
-            for x, y in zip(samples[a].loads[route], samples[b].loads[route], strict=True)
-        ]
-    )
-
-
-def _attribution_table(section: Section, samples: dict[str, Samples]) -> Table:
-    """Where the generated service's extra CPU per request goes, against the fair baseline."""
-    parts = (
-        ("everything: generated (defaults) − fair", "generated", "fair", "total"),
-        (
-            "the flight recorder: generated − flight recorder off",
-            "generated",
-            "generated_recorder_off",
-            "recorder",
-        ),
-        (
-            "metrics and access log: flight recorder off − observability off",
-            "generated_recorder_off",
-            "generated_observability_off",
-            "metrics_log",
-        ),
-        (
-            "the rest (recover and body-cap middleware, runtime settings): "
-            "observability off − fair",
-            "generated_observability_off",
-            "fair",
-            "rest",
-        ),
-    )
-    rows = []
-    for what, a, b, key in parts:
-        cells = [what]
-        for route in ROUTES:
-            diff = paired(samples, a, b, route)
-            kernel = paired(samples, a, b, route, "sys_us_per_request")
-            # Differences may be negative: their names say "extra" (see the report's tests).
-            section.numbers[f"extra_cpu_us_{key}{route.replace('/', '_')}"] = diff.median
-            section.numbers[f"extra_sys_us_{key}{route.replace('/', '_')}"] = kernel.median
-            cells += [diff.text(1), num(kernel.median, 1)]
-        rows.append(cells)
-    rss = Spread.of(
-        [
-            x - y
-            for x, y in zip(
-                samples["generated"].rss_mib, samples["generated_recorder_off"].rss_mib, strict=True
-            )
-        ]
-    )
-    section.numbers["extra_rss_mib_recorder"] = rss.median
-    section.notes.append(
-        f"Peak RSS of the flight recorder (generated − flight recorder off, per round): "
-        f"{rss.text(1)} MiB: its ring of the last seconds of execution trace."
-    )
-    return Table(
-        caption=(
-            "Where the extra CPU per request goes (µs; median and min–max of the differences "
-            "within each round)"
-        ),
-        headers=[
-            "part",
-            *(h for r in ROUTES for h in (f"`{r}` CPU µs/req", f"`{r}` of which kernel")),
-        ],
-        rows=rows,
     )
 
 
@@ -643,27 +636,40 @@ def _headlines(section: Section) -> None:
             f"≤ +{TARGET_ALLOCS}: {verdict(extra <= TARGET_ALLOCS)}",
         ],
     ]
-    core = ratio(n["generated_observability_off_livez_rps"], fair)
-    recorder, metrics_log, rest = (
-        n.get(f"extra_cpu_us_{part}_livez", math.nan)
-        for part in ("recorder", "metrics_log", "rest")
+    side = {key: n.get(f"side_by_side_cpu_ratio_{key}", math.nan) for key in _SIDE_KEYS}
+    shares = {key: n.get(f"profile_share_{key}", math.nan) for key in ("recorder", "metrics_log")}
+    section.headlines.append(
+        [
+            "`/livez` CPU per request side by side on one CPU (same moment, same machine)",
+            f"generated ÷ fair {times(side['total'])}; observability off ÷ fair "
+            f"{times(side['core'])}; metrics and access log {times(side['metrics_log'])}; "
+            f"flight recorder {times(side['recorder'])}",
+            "recorded (attribution)",
+        ]
     )
     section.headlines.append(
         [
-            "`/livez` extra CPU per request vs fair, by part (µs)",
-            f"flight recorder {recorder:+.1f}, metrics and access log {metrics_log:+.1f}, "
-            f"the rest {rest:+.1f}; with observability off {times(core)} of fair's req/s",
-            "recorded (attribution, same binary)",
+            "share of the generated service's own CPU profile on `/livez`",
+            f"flight recorder {num(shares['recorder'], 1)} %, metrics and access-log "
+            f"middleware {num(shares['metrics_log'], 1)} %",
+            "recorded (attribution)",
         ]
     )
+    fair_cpu = n.get("side_by_side_fair_cpu_us", math.nan)
     section.summary = (
         f"The generated service serves `/livez` at {times(vs_fair)} the requests per second of "
         f"a plain net/http server with the same timeouts and body cap, and {times(vs_bare)} of "
-        f"one without them. With its observability switched off, the same binary serves "
-        f'{times(core)} of the fair baseline; the table "Where the extra CPU per request goes" '
-        "splits the difference between the flight recorder, the metrics and access log, and "
-        "the rest."
+        "one without them. Measured side by side on one CPU (both servers loaded at the same "
+        f"moment, which the machine's drift cannot bias), it spends {times(side['total'])} the "
+        "fair baseline's CPU per request. That splits into the service without observability "
+        f"({times(side['core'])} of fair), its metrics and access-log middleware "
+        f"({times(side['metrics_log'])}) and the flight recorder ({times(side['recorder'])}; "
+        f"the runtime's execution tracer is {num(shares['recorder'], 1)} % of the service's own "
+        f"CPU profile), on a request that costs the fair baseline {num(fair_cpu, 1)} µs of CPU."
     )
+
+
+_SIDE_KEYS = ("total", "core", "metrics_log", "recorder", "timeouts")
 
 
 def _chart(ctx: Context, section: Section, samples: dict[str, Samples]) -> None:
@@ -676,7 +682,7 @@ def _chart(ctx: Context, section: Section, samples: dict[str, Samples]) -> None:
                 label(name): [
                     _bar([getattr(ld, value) for ld in samples[name].loads[r]]) for r in ROUTES
                 ]
-                for name in EVERY_SERVER
+                for name in SERVERS
             },
         )
 
