@@ -104,3 +104,7 @@ def test_a_pair_compares_its_rounds_one_by_one() -> None:
     pair = Pair(first=[30.0, 40.0, 20.0], second=[33.0, 44.0, 24.0])
     spread = pair.ratio()
     assert (spread.median, spread.low, spread.high) == pytest.approx((1.1, 1.1, 1.2))
+    # 3 of 3 rounds one way: p = 2 * (1/2)^3
+    assert pair.sign_test() == "3 of 3 (p=0.250)"
+    mixed = Pair(first=[10.0] * 8, second=[11.0] * 7 + [9.0])
+    assert mixed.sign_test() == "7 of 8 (p=0.070)"

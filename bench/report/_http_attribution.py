@@ -18,6 +18,7 @@ to the next here. Two methods that the drift does not fool:
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import threading
@@ -44,6 +45,12 @@ RssFn = Callable[[int], float]
 # (key, what it measures, first server, second server): the ratio is second ÷ first.
 PAIRS = (
     ("total", "everything: generated (as shipped) ÷ fair", "fair", "generated"),
+    (
+        "target",
+        "metrics and access log at their defaults, flight recorder off ÷ fair",
+        "fair",
+        "generated_recorder_off",
+    ),
     (
         "core",
         "the service without observability: observability off ÷ fair",
@@ -106,8 +113,21 @@ class Pair:
     rss_first: list[float] = field(default_factory=list)
     rss_second: list[float] = field(default_factory=list)
 
+    def ratios(self) -> list[float]:
+        return [b / a for a, b in zip(self.first, self.second, strict=True) if a > 0]
+
     def ratio(self) -> Spread:
-        return Spread.of([b / a for a, b in zip(self.first, self.second, strict=True) if a > 0])
+        return Spread.of(self.ratios())
+
+    def sign_test(self) -> str:
+        """In how many rounds the second server spent more CPU per request, with the two-sided
+        sign test's p-value: could the two be equal, and the rounds fall either way?"""
+        ratios = [r for r in self.ratios() if r != 1]
+        n, above = len(ratios), sum(r > 1 for r in ratios)
+        if not n:
+            return "n/a"
+        tail = sum(math.comb(n, k) for k in range(max(above, n - above), n + 1)) / 2**n
+        return f"{above} of {n} (p={min(1.0, 2 * tail):.3f})"
 
 
 def classify(stack: list[str]) -> str:
@@ -234,6 +254,7 @@ def pair_table(section: Section, pairs: dict[str, Pair], label: Callable[[str], 
                 what,
                 spread.text(2, "×"),
                 times(1 / spread.median) if spread.median else "n/a",
+                pair.sign_test(),
                 f"{label(first)}: {Spread.of(pair.first).text(1)}",
                 f"{label(second)}: {Spread.of(pair.second).text(1)}",
             ]
@@ -254,6 +275,7 @@ def pair_table(section: Section, pairs: dict[str, Pair], label: Callable[[str], 
             "part",
             "CPU µs/req ratio",
             "as req/s on one CPU",
+            "rounds where the second costs more (sign test)",
             "first: CPU µs/req",
             "second: CPU µs/req",
         ],
