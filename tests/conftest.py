@@ -39,6 +39,13 @@ PROFILES: dict[str, dict[str, Any]] = {
 GO_TOOLCHAINS = {"1.24": "go1.24.13", "1.25": "go1.25.14", "1.26": "local"}
 
 
+# `go test -p 4` for the generated projects' test suites: up to 4 packages' test binaries at
+# once (go's default is one per CPU, 2 in CI). Their tests spend much of their time waiting
+# (timers, shutdowns, load windows), so `go test -race ./...` of a profile keeps 2 CPUs only
+# about 60% busy at -p 2; at -p 4 the five profiles take about 95 s instead of 135 s.
+GO_TEST_PARALLEL = ("-p", "4")
+
+
 def need(tool: str) -> str:
     """Return the path of tool; skip the test without it, but fail in CI, where it must exist."""
     path = shutil.which(tool)

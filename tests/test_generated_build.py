@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import PROFILES, Rendered, need, run
+from .conftest import GO_TEST_PARALLEL, PROFILES, Rendered, need, run
 
 pytestmark = pytest.mark.go
 profile_names = list(PROFILES)
@@ -78,7 +78,8 @@ def test_go_test_race(project: Rendered, request: pytest.FixtureRequest) -> None
     env = project.go_env()
     if project.database == "postgres":
         env["TEST_POSTGRES_URL"] = request.getfixturevalue("postgres_url")
-    run(["go", "test", "-race", "-count=1", "./..."], project.path, env=env, timeout=1500)
+    argv = ["go", "test", "-race", "-count=1", *GO_TEST_PARALLEL, "./..."]
+    run(argv, project.path, env=env, timeout=1500)
 
 
 def test_golangci_lint(project: Rendered) -> None:

@@ -62,7 +62,7 @@ from ._helpers_real_template import (
     release_versions,
 )
 from ._helpers_template_repo import git
-from .conftest import PROFILES, go_env, need, run
+from .conftest import GO_TEST_PARALLEL, PROFILES, go_env, need, run
 
 pytestmark = pytest.mark.go
 T = TypeVar("T")
@@ -388,7 +388,8 @@ def test_go_test_race_after_update(
     if profile == "postgres":
         env["TEST_POSTGRES_URL"] = request.getfixturevalue("postgres_url")
     project = world.updated(profile).path
-    run(["go", "test", "-race", "-count=1", "./..."], project, env=env, timeout=1500)
+    argv = ["go", "test", "-race", "-count=1", *GO_TEST_PARALLEL, "./..."]
+    run(argv, project, env=env, timeout=1500)
 
 
 def test_check_saw_the_next_version_before_the_update(world: World) -> None:
