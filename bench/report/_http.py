@@ -51,6 +51,7 @@ VARIANTS = {
 LABELS = {
     "generated_recorder_off": "generated, flight recorder off",
     "generated_observability_off": "generated, observability off",
+    "fair_again": "fair, a second process",
 }
 ROUTES = ("/livez", "/readyz")
 CONNECTIONS = 64
@@ -444,6 +445,8 @@ def run(ctx: Context) -> Section:
 
 def _pair_runner(ctx: Context, tools: Tools, every: dict[str, Server]) -> _http_attribution.RunPair:
     logs = ctx.work / "logs"
+    fair = every["fair"]
+    every = {**every, "fair_again": Server("fair_again", fair.argv, fair.env)}
 
     def start_named(name: str) -> tuple[subprocess.Popen[bytes], str]:
         proc, addr, _ = start(every[name], tools, logs)
@@ -619,16 +622,36 @@ def _headlines(section: Section) -> None:
     def verdict(ok: bool) -> str:
         return "met" if ok else "missed"
 
+    side = {key: n.get(f"side_by_side_cpu_ratio_{key}", math.nan) for key in _SIDE_KEYS}
+    # On a CPU-bound server pinned to one CPU, req/s is the inverse of CPU per request. The
+    # verdicts go by the side-by-side figures: back-to-back rounds on this kind of machine
+    # move by tens of percent from one run to the next.
+    rps = {key: ratio(1.0, side[key]) for key in ("total", "total_bare", "target")}
+    n.update(
+        side_by_side_livez_vs_fair=rps["total"],
+        side_by_side_livez_vs_bare=rps["total_bare"],
+        side_by_side_livez_vs_fair_metrics_log=rps["target"],
+    )
     section.headlines = [
         [
-            "`/livez` req/s, generated vs plain net/http with the same timeouts and body cap",
-            f"{times(vs_fair)} ({num(gen)} vs {num(fair)})",
-            f"≥ {TARGET_FAIR:.2f}×: {verdict(vs_fair >= TARGET_FAIR)}",
+            "`/livez` req/s, generated (as shipped) vs plain net/http with the same timeouts "
+            "and body cap",
+            f"side by side {times(rps['total'])} (CPU per request {times(side['total'])}); "
+            f"back-to-back rounds {times(vs_fair)} ({num(gen)} vs {num(fair)})",
+            f"≥ {TARGET_FAIR:.2f}×: {verdict(rps['total'] >= TARGET_FAIR)}",
         ],
         [
-            "`/livez` req/s, generated vs bare net/http (no timeouts, no body cap)",
-            f"{times(vs_bare)} ({num(gen)} vs {num(bare)})",
-            f"≥ {TARGET_BARE:.2f}×: {verdict(vs_bare >= TARGET_BARE)}",
+            "`/livez` req/s, generated (as shipped) vs bare net/http (no timeouts, no body cap)",
+            f"side by side {times(rps['total_bare'])} (CPU per request "
+            f"{times(side['total_bare'])}); back-to-back rounds {times(vs_bare)} "
+            f"({num(gen)} vs {num(bare)})",
+            f"≥ {TARGET_BARE:.2f}×: {verdict(rps['total_bare'] >= TARGET_BARE)}",
+        ],
+        [
+            "`/livez` req/s, generated with metrics and access log at their defaults (flight "
+            "recorder off) vs fair",
+            f"side by side {times(rps['target'])} (CPU per request {times(side['target'])})",
+            f"≥ {TARGET_FAIR:.2f}×: {verdict(rps['target'] >= TARGET_FAIR)}",
         ],
         [
             "allocations per `/livez` request (handler chain), generated vs fair",
@@ -636,25 +659,14 @@ def _headlines(section: Section) -> None:
             f"≤ +{TARGET_ALLOCS}: {verdict(extra <= TARGET_ALLOCS)}",
         ],
     ]
-    side = {key: n.get(f"side_by_side_cpu_ratio_{key}", math.nan) for key in _SIDE_KEYS}
-    # On a CPU-bound server pinned to one CPU, req/s is the inverse of CPU per request.
-    target_rps = ratio(1.0, side["target"])
-    n["side_by_side_livez_vs_fair_metrics_log"] = target_rps
-    section.headlines.append(
-        [
-            "`/livez` req/s on one CPU from CPU per request measured side by side, generated "
-            "with metrics and access log at their defaults (flight recorder off) vs fair",
-            f"{times(target_rps)} (CPU per request {times(side['target'])})",
-            f"≥ {TARGET_FAIR:.2f}×: {verdict(target_rps >= TARGET_FAIR)}",
-        ]
-    )
     shares = {key: n.get(f"profile_share_{key}", math.nan) for key in ("recorder", "metrics_log")}
     section.headlines.append(
         [
             "`/livez` CPU per request side by side on one CPU (same moment, same machine)",
             f"generated ÷ fair {times(side['total'])}; observability off ÷ fair "
             f"{times(side['core'])}; metrics and access log {times(side['metrics_log'])}; "
-            f"flight recorder {times(side['recorder'])}",
+            f"flight recorder {times(side['recorder'])} (the method's own error, fair ÷ fair: "
+            f"{times(side['same'])})",
             "recorded (attribution)",
         ]
     )
@@ -668,13 +680,14 @@ def _headlines(section: Section) -> None:
     )
     fair_cpu = n.get("side_by_side_fair_cpu_us", math.nan)
     section.summary = (
-        f"The generated service serves `/livez` at {times(vs_fair)} the requests per second of "
-        f"a plain net/http server with the same timeouts and body cap, and {times(vs_bare)} of "
-        "one without them. Measured side by side on one CPU (both servers loaded at the same "
-        f"moment, which the machine's drift cannot bias), it spends {times(side['total'])} the "
-        "fair baseline's CPU per request as shipped, and "
-        f"{times(side['target'])} with metrics and access log at their defaults and the flight "
-        f"recorder off ({times(target_rps)} of fair's req/s on one CPU). The difference splits "
+        "Measured side by side on one CPU (two servers loaded at the same moment, which the "
+        "machine's drift cannot bias; a server against a second process of itself gives "
+        f"{times(side['same'])}), the generated service as shipped serves `/livez` at "
+        f"{times(rps['total'])} the requests per second of a plain net/http server with the same "
+        f"timeouts and body cap ({times(side['total'])} its CPU per request), and "
+        f"{times(rps['total_bare'])} of one without them; with metrics and access log at their "
+        f"defaults and the flight recorder off, {times(rps['target'])}. Back-to-back rounds "
+        f"gave {times(vs_fair)} and {times(vs_bare)} in this run. The CPU difference splits "
         f"into the service without observability ({times(side['core'])} of fair), its metrics "
         f"and access-log middleware ({times(side['metrics_log'])}) and the flight recorder "
         f"({times(side['recorder'])}; the runtime's execution tracer is "
@@ -683,7 +696,16 @@ def _headlines(section: Section) -> None:
     )
 
 
-_SIDE_KEYS = ("total", "target", "core", "metrics_log", "recorder", "timeouts")
+_SIDE_KEYS = (
+    "total",
+    "total_bare",
+    "target",
+    "core",
+    "metrics_log",
+    "recorder",
+    "timeouts",
+    "same",
+)
 
 
 def _chart(ctx: Context, section: Section, samples: dict[str, Samples]) -> None:

@@ -45,6 +45,7 @@ RssFn = Callable[[int], float]
 # (key, what it measures, first server, second server): the ratio is second ÷ first.
 PAIRS = (
     ("total", "everything: generated (as shipped) ÷ fair", "fair", "generated"),
+    ("total_bare", "everything: generated (as shipped) ÷ bare", "bare", "generated"),
     (
         "target",
         "metrics and access log at their defaults, flight recorder off ÷ fair",
@@ -70,6 +71,8 @@ PAIRS = (
         "generated",
     ),
     ("timeouts", "server timeouts and body cap: fair ÷ bare", "bare", "fair"),
+    # The method's own error: one server against a second process of itself.
+    ("same", "the method's own error: fair ÷ a second fair process", "fair", "fair_again"),
 )
 ROUTE = "/livez"
 
