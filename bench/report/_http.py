@@ -165,6 +165,10 @@ class Tools:
         )
         return f"{tool}, {CONNECTIONS} connections, {pinning}"
 
+    def requests(self, addr: str, path: str, seconds: int) -> int:
+        """The requests answered in one run (the attribution needs nothing else)."""
+        return self.load(addr, path, seconds)[0]
+
     def load(self, addr: str, path: str, seconds: int) -> tuple[int, float, float, float, int]:
         """requests, seconds, p50 ms, p99 ms, errors of one run."""
         if self.wrk:
@@ -456,7 +460,7 @@ def _pair_runner(ctx: Context, tools: Tools, every: dict[str, Server]) -> _http_
         stop(every[name], proc)
 
     return _http_attribution.RunPair(
-        start_named, stop_named, lambda a, r, s: tools.load(a, r, s)[0], cpu_seconds, peak_rss_mib
+        start_named, stop_named, tools.requests, cpu_seconds, peak_rss_mib
     )
 
 
@@ -473,11 +477,10 @@ def _profiles(
         for index in range(params.profiles):
             ctx.progress.say(f"CPU profile {index + 1}/{params.profiles} of the generated service")
             out = ctx.work / f"http-generated-{index + 1}.pprof"
-            load = lambda a, r, s: tools.load(a, r, s)[0]  # noqa: E731
             runs.append(
                 _http_attribution.profile_run(
                     params,
-                    load,
+                    tools.requests,
                     cpu_seconds,
                     pid=proc.pid,
                     addr=addr,

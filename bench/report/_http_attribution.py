@@ -287,12 +287,16 @@ def pair_table(section: Section, pairs: dict[str, Pair], label: Callable[[str], 
 
 
 def profile_table(section: Section, runs: list[tuple[dict[str, float], float]]) -> Table:
+    # Each run's parts as fractions of its samples (a run without samples says nothing).
+    fractions = [
+        ({key: seconds / sum(s.values()) for key, seconds in s.items()}, cpu)
+        for s, cpu in runs
+        if sum(s.values())
+    ]
     rows = []
     for key, what in CATEGORIES:
-        share = Spread.of([100 * s[key] / sum(s.values()) for s, _ in runs if sum(s.values())])
-        per_request = Spread.of(
-            [cpu * s[key] / sum(s.values()) for s, cpu in runs if sum(s.values())]
-        )
+        share = Spread.of([100 * f[key] for f, _ in fractions])
+        per_request = Spread.of([cpu * f[key] for f, cpu in fractions])
         section.numbers[f"profile_share_{key}"] = share.median
         section.numbers[f"profile_us_{key}"] = per_request.median
         rows.append([what, share.text(1, " %"), per_request.text(2)])
