@@ -217,9 +217,16 @@ def events_body(ids: list[str]) -> bytes:
 class Acks:
     """What the load client learnt about each events request (from its acked_file)."""
 
-    acked: list[str] = field(default_factory=list)  # event ids answered 202
-    rejected: list[str] = field(default_factory=list)  # answered, but not 202
-    unknown: list[str] = field(default_factory=list)  # no response: outcome unknown
+    acked: list[str] = field(default_factory=list)  # event ids answered 2xx
+    rejected: list[str] = field(default_factory=list)  # answered, but not 2xx (or never sent)
+    unknown: list[str] = field(default_factory=list)  # no response, or "outcome": "unknown"
+
+
+# Ledger tags (tests/_loadgen/main.go) by what they tell about the request's events: A stored;
+# N (outcome not_stored), P (a poison request) and R (never sent, or answered without an
+# outcome) not stored; M (outcome unknown) and U (no answer) either way. The detailed checker
+# is tests/reliability/_ledger.py.
+_ACK_CLASSES = {"A": "acked", "N": "rejected", "P": "rejected", "R": "rejected"}
 
 
 def read_acks(path: Path) -> Acks:
@@ -227,9 +234,10 @@ def read_acks(path: Path) -> Acks:
     if not path.exists():
         return acks
     for line in path.read_text().splitlines():
-        tag, req_id, n = line.split()
+        # "<tag> <reqID> <events> <status>"; older ledgers had no status.
+        tag, req_id, n, *_ = line.split()
         ids = [f"{req_id}.{i}" for i in range(int(n))]
-        {"A": acks.acked, "R": acks.rejected, "U": acks.unknown}[tag].extend(ids)
+        getattr(acks, _ACK_CLASSES.get(tag, "unknown")).extend(ids)
     return acks
 
 

@@ -6,11 +6,22 @@
 //
 // Every run is bounded in time (duration_s, at most 120 s) and in count (max_requests, at most
 // 5,000,000), and it refuses any URL that is not on a loopback address.
+//
+// The acked_file ledger has one line per events request: "<tag> <reqID> <events> <status>",
+// status 0 when there was no answer. Tags:
+//
+//	A  answered 2xx: every event of the request is stored
+//	N  answered with {"outcome": "not_stored"}: none is stored
+//	M  answered with {"outcome": "unknown"}: either way
+//	U  no answer (transport error, client timeout, hang-up): either way
+//	R  refused before it was sent (status 0), or answered non-2xx without an outcome field
+//	P  the request carried a poison event (poison_every), whatever the answer
 package main
 
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -65,6 +76,19 @@ type Target struct {
 	// connection (the listener has closed).
 	IgnoreReady  bool `json:"ignore_ready"`
 	UntilRefused bool `json:"until_refused"`
+	// PoisonEvery > 0 makes every k-th request of the target (IDPrefix required) carry, as its
+	// last event, one payload that Go's JSON accepts and PostgreSQL's jsonb refuses (a lone
+	// surrogate in a string or a key, a number beyond numeric's range, 200,000 digits),
+	// rotating among them; its ledger tag is P.
+	PoisonEvery int `json:"poison_every"`
+	// TimeoutS overrides the plan's client timeout for this target (an impatient client
+	// that gives up, closing its connection, before the answer).
+	TimeoutS float64 `json:"timeout_s"`
+	// HangUp sends each request whole over a new connection and closes it at once, without
+	// reading an answer (ledger tag U).
+	HangUp bool `json:"hang_up"`
+	// PauseMS is how long each worker waits between two requests (0: none).
+	PauseMS int `json:"pause_ms"`
 }
 
 // Summary is the JSON document written to stdout.
@@ -77,18 +101,29 @@ type Summary struct {
 
 // TargetSummary holds the figures of one target.
 type TargetSummary struct {
-	Name            string             `json:"name"`
-	Sent            int64              `json:"sent"`
-	Statuses        map[string]int     `json:"statuses"`
-	BusyWithRetry   int                `json:"busy_503_with_retry_after"`
-	BusyNoRetry     int                `json:"busy_503_without_retry_after"`
-	TransportErrors map[string]int     `json:"transport_errors"`
-	ErrorSamples    []string           `json:"error_samples"`
-	FirstErrorAtS   float64            `json:"first_error_at_s,omitempty"`
-	AckedEvents     int                `json:"acked_events"`
-	BadAck          int                `json:"bad_ack"` // 202 whose "stored" differs from the events sent
-	LatencyMS       map[string]float64 `json:"latency_ms"`
-	RPS             float64            `json:"rps"`
+	Name            string         `json:"name"`
+	Sent            int64          `json:"sent"`
+	Statuses        map[string]int `json:"statuses"`
+	BusyWithRetry   int            `json:"busy_503_with_retry_after"`
+	BusyNoRetry     int            `json:"busy_503_without_retry_after"`
+	TransportErrors map[string]int `json:"transport_errors"`
+	ErrorSamples    []string       `json:"error_samples"`
+	FirstErrorAtS   float64        `json:"first_error_at_s,omitempty"`
+	AckedEvents     int            `json:"acked_events"`
+	BadAck          int            `json:"bad_ack"` // 202 whose "stored" differs from the events sent
+	// Outcomes counts answers by status and the body's "outcome" ("503:not_stored",
+	// "503:unknown", "503:none" without one, "202"), and "transport" for no answer.
+	Outcomes map[string]int `json:"outcomes"`
+	// RetryAfterBad counts 503s whose Retry-After is present but not an integer >= 1.
+	RetryAfterBad  int            `json:"retry_after_bad"`
+	RetryAfterMax  int            `json:"retry_after_max"`
+	Poisoned       int            `json:"poisoned"`
+	PoisonStatuses map[string]int `json:"poison_statuses"`
+	HungUp         int            `json:"hung_up"`
+	// BodySamples keeps the first answer body of each status:outcome pair (truncated).
+	BodySamples map[string]string  `json:"body_samples"`
+	LatencyMS   map[string]float64 `json:"latency_ms"`
+	RPS         float64            `json:"rps"`
 
 	mu        sync.Mutex
 	latencies []time.Duration
@@ -96,10 +131,11 @@ type TargetSummary struct {
 
 type result struct {
 	status     int
-	retryAfter bool
+	retryAfter string
 	latency    time.Duration
 	err        error
 	body       []byte
+	outcome    string // the answer body's "outcome" field, "" when absent
 }
 
 func main() {
@@ -231,12 +267,12 @@ func run() error {
 		acked = bufio.NewWriter(f)
 		defer acked.Flush()
 	}
-	record := func(tag, reqID string, n int) {
+	record := func(tag, reqID string, n, status int) {
 		if acked == nil || reqID == "" {
 			return
 		}
 		ackedMu.Lock()
-		fmt.Fprintf(acked, "%s %s %d\n", tag, reqID, n)
+		fmt.Fprintf(acked, "%s %s %d %d\n", tag, reqID, n, status)
 		ackedMu.Unlock()
 	}
 
@@ -245,7 +281,10 @@ func run() error {
 	var workers sync.WaitGroup
 	fmt.Fprintln(os.Stderr, "loadgen: started")
 	for ti, t := range plan.Targets {
-		ts := &TargetSummary{Name: t.Name, Statuses: map[string]int{}, TransportErrors: map[string]int{}}
+		ts := &TargetSummary{
+			Name: t.Name, Statuses: map[string]int{}, TransportErrors: map[string]int{},
+			Outcomes: map[string]int{}, PoisonStatuses: map[string]int{}, BodySamples: map[string]string{},
+		}
 		summaries[ti] = ts
 		var static []byte
 		if t.Events == 0 {
@@ -253,11 +292,22 @@ func run() error {
 		} else if t.IDPrefix == "" {
 			static = eventsBody("", t.Events, t.PayloadBytes)
 		}
+		tclient := client
+		if t.TimeoutS > 0 {
+			tclient = &http.Client{Transport: transport, Timeout: time.Duration(t.TimeoutS * float64(time.Second))}
+		}
+		var requests atomic.Int64 // of this target, for poison_every
 		for w := range t.Concurrency {
 			workers.Add(1)
 			go func() {
 				defer workers.Done()
 				for seq := 0; ; seq++ {
+					if seq > 0 && t.PauseMS > 0 {
+						select {
+						case <-ctx.Done():
+						case <-time.After(time.Duration(t.PauseMS) * time.Millisecond):
+						}
+					}
 					if ctx.Err() != nil || (!t.IgnoreReady && readyFailed.Load()) {
 						return
 					}
@@ -266,22 +316,54 @@ func run() error {
 						return
 					}
 					body, reqID := static, ""
+					poison := -1
 					if body == nil {
 						reqID = fmt.Sprintf("%s-%d-%d", t.IDPrefix, w, seq)
-						body = eventsBody(reqID, t.Events, t.PayloadBytes)
+						if k := int64(t.PoisonEvery); k > 0 {
+							if n := requests.Add(1); n%k == 0 {
+								poison = int((n/k - 1) % int64(len(poisons)))
+							}
+						}
+						body = eventsBodyPoison(reqID, t.Events, t.PayloadBytes, poison)
+					}
+					if t.HangUp {
+						// The request is sent whole; the client leaves before any answer.
+						err := hangUp(t.URL, t.Method, body)
+						ts.mu.Lock()
+						ts.Sent++
+						if err != nil {
+							ts.TransportErrors[classify(err)]++
+							if len(ts.ErrorSamples) < 5 {
+								ts.ErrorSamples = append(ts.ErrorSamples, err.Error())
+							}
+						} else {
+							ts.HungUp++
+						}
+						ts.mu.Unlock()
+						switch {
+						case err != nil && errors.Is(err, syscall.ECONNREFUSED):
+							record("R", reqID, t.Events, 0)
+						case poison >= 0:
+							record("P", reqID, t.Events, 0)
+						default:
+							record("U", reqID, t.Events, 0)
+						}
+						continue
 					}
 					// The request is not tied to ctx: once sent, it runs to its response
 					// (bounded by the client timeout) even when the run is being stopped.
-					res := do(client, t.Method, t.URL, body)
-					ts.add(res, time.Since(start))
+					res := do(tclient, t.Method, t.URL, body)
+					ts.add(res, time.Since(start), poison >= 0)
 					switch {
 					case res.err != nil && t.UntilRefused && errors.Is(res.err, syscall.ECONNREFUSED):
 						// Never connected: nothing was sent, so the outcome is known.
-						record("R", reqID, t.Events)
+						record("R", reqID, t.Events, 0)
 						return
+					case poison >= 0:
+						record("P", reqID, t.Events, res.status) // status 0: no answer
 					case res.err != nil:
-						record("U", reqID, t.Events) // outcome unknown to the client
-					case res.status == http.StatusAccepted && t.Events > 0:
+						record("U", reqID, t.Events, 0) // outcome unknown to the client
+					case res.status >= 200 && res.status < 300 && t.Events > 0:
 						var ack struct {
 							Stored int `json:"stored"`
 						}
@@ -293,9 +375,13 @@ func run() error {
 						ts.mu.Lock()
 						ts.AckedEvents += t.Events
 						ts.mu.Unlock()
-						record("A", reqID, t.Events)
+						record("A", reqID, t.Events, res.status)
+					case res.outcome == "not_stored":
+						record("N", reqID, t.Events, res.status)
+					case res.outcome == "unknown":
+						record("M", reqID, t.Events, res.status)
 					default:
-						record("R", reqID, t.Events)
+						record("R", reqID, t.Events, res.status)
 					}
 				}
 			}()
@@ -341,15 +427,50 @@ func do(client *http.Client, method, target string, body []byte) result {
 	if err != nil {
 		return result{err: fmt.Errorf("read response: %w", err), latency: lat}
 	}
-	return result{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After") != "", latency: lat, body: data}
+	res := result{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"), latency: lat, body: data}
+	if resp.StatusCode >= 300 {
+		var answer struct {
+			Outcome string `json:"outcome"`
+		}
+		if json.Unmarshal(data, &answer) == nil {
+			res.outcome = answer.Outcome
+		}
+	}
+	return res
 }
 
-func (ts *TargetSummary) add(r result, at time.Duration) {
+// hangUp sends one request whole over a connection of its own and closes the connection at
+// once, before any answer can arrive: a client that gave up.
+func hangUp(target, method string, body []byte) error {
+	u, err := url.Parse(target)
+	if err != nil {
+		return err
+	}
+	conn, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	head := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"+
+		"Content-Length: %d\r\n\r\n", method, u.RequestURI(), u.Host, len(body))
+	if _, err := conn.Write(append([]byte(head), body...)); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (ts *TargetSummary) add(r result, at time.Duration, poisoned bool) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	ts.Sent++
 	ts.latencies = append(ts.latencies, r.latency)
+	if poisoned {
+		ts.Poisoned++
+		ts.PoisonStatuses[strconv.Itoa(r.status)]++ // "0": no answer
+	}
 	if r.err != nil {
+		ts.Outcomes["transport"]++
 		class := classify(r.err)
 		ts.TransportErrors[class]++
 		if len(ts.ErrorSamples) < 5 {
@@ -361,9 +482,22 @@ func (ts *TargetSummary) add(r result, at time.Duration) {
 		return
 	}
 	ts.Statuses[strconv.Itoa(r.status)]++
+	key := strconv.Itoa(r.status)
+	if r.status >= 300 {
+		key += ":" + cmp.Or(r.outcome, "none")
+	}
+	ts.Outcomes[key]++
+	if _, ok := ts.BodySamples[key]; !ok && r.status >= 300 {
+		ts.BodySamples[key] = string(r.body[:min(len(r.body), 200)])
+	}
 	if r.status == http.StatusServiceUnavailable {
-		if r.retryAfter {
+		if r.retryAfter != "" {
 			ts.BusyWithRetry++
+			secs, err := strconv.Atoi(r.retryAfter)
+			if err != nil || secs < 1 {
+				ts.RetryAfterBad++
+			}
+			ts.RetryAfterMax = max(ts.RetryAfterMax, secs)
 		} else {
 			ts.BusyNoRetry++
 		}
@@ -403,6 +537,31 @@ func classify(err error) string {
 		return "eof"
 	}
 	return "other"
+}
+
+// poisons are payload members that Go's encoding/json accepts (json.Valid) and PostgreSQL's
+// jsonb refuses: a lone surrogate escape in a string and in a key ("invalid input syntax"),
+// numbers beyond numeric's range either way, and 200,000 digits ("value overflows numeric").
+var poisons = []string{
+	`"s":"\ud800"`,
+	`"\udc00":1`,
+	`"n":1e1000000`,
+	`"n":1e-1000000`,
+	`"n":` + strings.Repeat("9", 200_000),
+}
+
+// eventsBodyPoison is eventsBody with, when poison >= 0, the last event's payload carrying
+// poisons[poison] (and its id) instead of the padding.
+func eventsBodyPoison(reqID string, n, payloadBytes, poison int) []byte {
+	body := eventsBody(reqID, n, payloadBytes)
+	if poison < 0 {
+		return body
+	}
+	last := bytes.LastIndex(body, []byte(`{"kind":`))
+	var b bytes.Buffer
+	b.Write(body[:last])
+	fmt.Fprintf(&b, `{"kind":"load","payload":{"id":"%s.%d",%s}}]`, reqID, n-1, poisons[poison])
+	return b.Bytes()
 }
 
 // eventsBody returns a JSON array of n events; with reqID each payload carries the id

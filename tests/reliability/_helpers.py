@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import json
-import sqlite3
 import threading
 import urllib.parse
-from pathlib import Path
 
 from .. import _load
 from .._load import Acks, goroutines
@@ -37,23 +34,6 @@ def host_port(url: str) -> tuple[str, int]:
     assert parts.hostname is not None
     assert parts.port is not None
     return parts.hostname, parts.port
-
-
-def stored_ids_sqlite(db: Path) -> collections.Counter[str]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        rows = conn.execute("SELECT payload FROM events").fetchall()
-    finally:
-        conn.close()
-    return collections.Counter(str(json.loads(p).get("id", "")) for (p,) in rows)
-
-
-def stored_ids_postgres(url: str) -> collections.Counter[str]:
-    import psycopg  # noqa: PLC0415
-
-    with psycopg.connect(url) as conn:
-        rows = conn.execute("SELECT payload->>'id' FROM events").fetchall()
-    return collections.Counter(str(r[0]) for r in rows)
 
 
 def exactly_once(

@@ -11,7 +11,8 @@ import pytest
 from .. import _load
 from .._load import get_json, goroutines, idle_goroutines, record, wait_until
 from .._service import request, start
-from ._helpers import GOROUTINE_MARGIN, Sampler, exactly_once, stop_cleanly, stored_ids_sqlite
+from ._helpers import GOROUTINE_MARGIN, Sampler, exactly_once, stop_cleanly
+from ._ledger import stored_ids_sqlite
 
 pytestmark = [pytest.mark.go, pytest.mark.reliability]
 

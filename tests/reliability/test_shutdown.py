@@ -16,13 +16,8 @@ import pytest
 from .. import _load
 from .._load import get_json, record, start_load, wait_until
 from .._service import request, start
-from ._helpers import (
-    DEADLINE_SLACK,
-    exactly_once,
-    host_port,
-    stored_ids_postgres,
-    stored_ids_sqlite,
-)
+from ._helpers import DEADLINE_SLACK, exactly_once, host_port
+from ._ledger import stored_ids_postgres, stored_ids_sqlite
 
 pytestmark = [pytest.mark.go, pytest.mark.reliability]
 

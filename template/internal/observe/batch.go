@@ -10,7 +10,11 @@ import (
 // (run fills it from store.BatchWriter.Stats).
 type BatchStats struct {
 	Batches, Rows, Retries, Failures, Rejected int64
-	Pending                                    int
+	// Expired, Abandoned, Refused and Unknown count calls answered without a commit: deadline
+	// passed, caller left, content refused by the database, outcome unknown.
+	Expired, Abandoned, Refused, Unknown int64
+	Pending                              int
+	PendingBytes                         int64
 }
 
 // Batches exports a batch writer's counters, read from its Stats at scrape time, and the size
@@ -21,6 +25,7 @@ type Batches struct {
 	commitDuration prometheus.Histogram
 
 	batches, rows, retries, failures, rejected, pending *prometheus.Desc
+	expired, abandoned, refused, unknown, pendingBytes  *prometheus.Desc
 }
 
 // NewBatches returns the collector. Hand it to the store as its batch observer and register it.
@@ -50,6 +55,15 @@ func NewBatches(stats func() BatchStats) *Batches {
 		failures: prometheus.NewDesc("batchwriter_failures_total", "Batches given up on; their callers got the error.", nil, nil),
 		rejected: prometheus.NewDesc("batchwriter_rejected_total", "Writes refused because the buffer was full (each is a 503).", nil, nil),
 		pending:  prometheus.NewDesc("batchwriter_pending_rows", "Rows accepted and not yet committed.", nil, nil),
+		expired: prometheus.NewDesc("batchwriter_expired_total",
+			"Writes whose deadline passed before their rows committed (not stored; a slow or unavailable database).", nil, nil),
+		abandoned: prometheus.NewDesc("batchwriter_abandoned_total",
+			"Writes whose caller left before their rows committed (not stored; not a database fault).", nil, nil),
+		refused: prometheus.NewDesc("batchwriter_refused_total",
+			"Writes whose events the database refused for their content (the other writes of their batch committed).", nil, nil),
+		unknown: prometheus.NewDesc("batchwriter_outcome_unknown_total",
+			"Writes told that the outcome of their commit is unknown (the connection failed during COMMIT).", nil, nil),
+		pendingBytes: prometheus.NewDesc("batchwriter_pending_bytes", "Size of the rows accepted and not yet committed.", nil, nil),
 	}
 }
 
@@ -65,7 +79,10 @@ func (b *Batches) ObserveBatch(rows int, d time.Duration, err error) {
 func (b *Batches) Describe(ch chan<- *prometheus.Desc) {
 	b.size.Describe(ch)
 	b.commitDuration.Describe(ch)
-	for _, d := range []*prometheus.Desc{b.batches, b.rows, b.retries, b.failures, b.rejected, b.pending} {
+	for _, d := range []*prometheus.Desc{
+		b.batches, b.rows, b.retries, b.failures, b.rejected, b.pending,
+		b.expired, b.abandoned, b.refused, b.unknown, b.pendingBytes,
+	} {
 		ch <- d
 	}
 }
@@ -81,4 +98,9 @@ func (b *Batches) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(b.failures, prometheus.CounterValue, float64(s.Failures))
 	ch <- prometheus.MustNewConstMetric(b.rejected, prometheus.CounterValue, float64(s.Rejected))
 	ch <- prometheus.MustNewConstMetric(b.pending, prometheus.GaugeValue, float64(s.Pending))
+	ch <- prometheus.MustNewConstMetric(b.expired, prometheus.CounterValue, float64(s.Expired))
+	ch <- prometheus.MustNewConstMetric(b.abandoned, prometheus.CounterValue, float64(s.Abandoned))
+	ch <- prometheus.MustNewConstMetric(b.refused, prometheus.CounterValue, float64(s.Refused))
+	ch <- prometheus.MustNewConstMetric(b.unknown, prometheus.CounterValue, float64(s.Unknown))
+	ch <- prometheus.MustNewConstMetric(b.pendingBytes, prometheus.GaugeValue, float64(s.PendingBytes))
 }

@@ -276,7 +276,11 @@ func (h *HTTP) Middleware(next http.Handler) http.Handler {
 func (h *HTTP) logRequest(r *http.Request, route string, status int, bytes int64, elapsed time.Duration, slow bool) {
 	level, msg := slog.LevelInfo, "request"
 	switch {
-	case status >= http.StatusInternalServerError:
+	case status >= http.StatusInternalServerError && status != http.StatusServiceUnavailable:
+		// 503 is shedding or a database outage answered with Retry-After: expected under
+		// overload, counted in the metrics, and logged by the component that sheds (the batch
+		// writer once per interval). A WARN line per refused request would flood the log
+		// exactly when it is needed.
 		level, msg = slog.LevelWarn, "request failed"
 	case slow:
 		level, msg = slog.LevelWarn, "slow request"

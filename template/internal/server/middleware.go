@@ -45,3 +45,17 @@ func limitBody(next http.Handler, maxBytes int64) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// closeWhenDraining answers every request with "Connection: close" once shutdown has begun, so
+// that each client opens a new connection, which the load balancer sends to another replica,
+// instead of reusing this one until the listener closes. Unlike http.Server's
+// SetKeepAlivesEnabled(false), it closes no idle connection under a client that is about to
+// send on it: the client is told in the response, so there is no race.
+func closeWhenDraining(next http.Handler, readiness *Readiness) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if readiness.Draining() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}

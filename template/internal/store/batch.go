@@ -22,6 +22,13 @@ const (
 	// MaxBatch: enough to absorb a burst while one batch is being written and
 	// retried, small enough to bound memory and the loss on a crash.
 	DefaultMaxPendingBatches = 10
+	// DefaultMaxPendingBytes bounds the memory of the rows accepted but not
+	// yet committed when BatchConfig.MaxPendingBytes is zero. The service
+	// derives its own bound from the memory limit (BATCH_MAX_PENDING_BYTES).
+	DefaultMaxPendingBytes = 64 << 20
+	// rowOverhead is what one pending row costs beside its kind and payload
+	// bytes: its string header, its end offset and its share of the slices.
+	rowOverhead = 48
 )
 
 // Retry policy for failures worth retrying (SQLITE_BUSY, a PostgreSQL restart,
@@ -75,6 +82,13 @@ type BatchConfig struct {
 	// TryWrite fails with ErrBusy and Write waits, in arrival order. Default
 	// DefaultMaxPendingBatches*MaxBatch; never less than MaxBatch.
 	MaxPending int
+	// MaxPendingBytes bounds the same rows by their size (kind and payload
+	// bytes, plus a small overhead per row), so that large payloads against a
+	// stalled database are refused (ErrBusy) long before the process runs
+	// out of memory, whatever MaxPending allows. A call larger than
+	// MaxPendingBytes on its own is refused with ErrTooLarge. Default
+	// DefaultMaxPendingBytes.
+	MaxPendingBytes int64
 	// Logger receives warnings about retried and failed batches. Default: the
 	// logger the DB was opened with.
 	Logger *slog.Logger
@@ -82,13 +96,18 @@ type BatchConfig struct {
 
 // BatchStats are cumulative counters of a BatchWriter, for expvar.
 type BatchStats struct {
-	Batches  int64 `json:"batches"`  // batches committed
-	Rows     int64 `json:"rows"`     // rows committed
-	Retries  int64 `json:"retries"`  // attempts repeated after a failure worth retrying
-	Failures int64 `json:"failures"` // batches given up on a permanent error; their callers got it
-	Expired  int64 `json:"expired"`  // calls whose context ended before their rows committed (not stored)
-	Rejected int64 `json:"rejected"` // TryWrite calls refused with ErrBusy
-	Pending  int   `json:"pending"`  // rows accepted and not yet committed or given up
+	Batches   int64 `json:"batches"`   // batches committed
+	Rows      int64 `json:"rows"`      // rows committed
+	Retries   int64 `json:"retries"`   // attempts repeated after a failure worth retrying
+	Failures  int64 `json:"failures"`  // batches given up on a permanent error; their callers got it
+	Expired   int64 `json:"expired"`   // calls whose deadline passed before their rows committed (not stored)
+	Abandoned int64 `json:"abandoned"` // calls whose caller left (context cancelled) before their rows committed (not stored)
+	Refused   int64 `json:"refused"`   // calls whose events the database refused for their content (ErrRefused)
+	Unknown   int64 `json:"unknown"`   // calls told that the outcome of their commit is unknown
+	Rejected  int64 `json:"rejected"`  // TryWrite calls refused with ErrBusy
+
+	Pending      int   `json:"pending"`       // rows accepted and not yet committed or given up
+	PendingBytes int64 `json:"pending_bytes"` // their size, as MaxPendingBytes counts it
 }
 
 // BatchWriter commits the events of many concurrent callers together. One
@@ -109,6 +128,9 @@ type BatchStats struct {
 //     their callers.
 //   - an error wrapping ErrOutcomeUnknown: the connection failed during
 //     COMMIT and the outcome could not be learnt (PostgreSQL only).
+//   - an error wrapping ErrRefused: the database refused these events for
+//     their content; the batch was split so that the other callers' events
+//     committed without them.
 //   - ErrClosed (wrapped): Close gave up before the events committed.
 //   - any other error: the batch failed for good; none of its events is stored.
 //
@@ -138,13 +160,19 @@ type BatchWriter struct {
 	queue    []*batch     // FIFO; only the last batch can still take rows
 	free     []*batch     // flushed batches whose buffers are reused
 	pending  int          // rows queued or in flight
+	pendingB int64        // their size (MaxPendingBytes)
 	waiters  []*admission // Write calls waiting for room, in arrival order
 	// expected and freeAt steer the linger (MaxDelay): the calls that were
 	// answered or waiting when the last commit ended, and when it ended.
 	expected int
 	freeAt   time.Time
 
-	batches, rows, retries, failures, expired, rejected atomic.Int64
+	batches, rows, retries, failures, expired, abandoned, refused, unknown, rejected atomic.Int64
+
+	// outage and broken are the flusher's records of consecutive attempts
+	// that failed for a reason worth retrying, or for good, for logging
+	// them once per interval rather than once per attempt.
+	outage, broken outageLog
 }
 
 // batch is one future transaction.
@@ -161,7 +189,8 @@ type batch struct {
 type call struct {
 	ctx       context.Context
 	span      rowSpan
-	withdrawn bool // the caller left before the batch was taken: skip its rows
+	bytes     int64 // the size MaxPendingBytes counts
+	withdrawn bool  // the caller left before the batch was taken: skip its rows
 	err       error
 	done      chan struct{}
 }
@@ -172,6 +201,7 @@ type call struct {
 type admission struct {
 	ctx    context.Context
 	events []Event
+	bytes  int64
 	ready  chan struct{}
 	call   *call
 	closed bool
@@ -195,17 +225,24 @@ func newBatchWriter(drv driver, cfg BatchConfig) *BatchWriter {
 		cfg.MaxPending = DefaultMaxPendingBatches * cfg.MaxBatch
 	}
 	cfg.MaxPending = max(cfg.MaxPending, cfg.MaxBatch)
+	if cfg.MaxPendingBytes <= 0 {
+		cfg.MaxPendingBytes = DefaultMaxPendingBytes
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	resolving, stopResolving := context.WithCancel(context.Background())
 	w := &BatchWriter{
-		drv:           drv,
-		cfg:           cfg,
-		logger:        cfg.Logger,
-		ctx:           ctx,
-		cancel:        cancel,
+		drv:    drv,
+		cfg:    cfg,
+		logger: cfg.Logger,
+		ctx:    ctx,
+		cancel: cancel,
+		outage: outageLog{logger: cfg.Logger, level: slog.LevelWarn,
+			first: "database write failed; retrying while callers wait", again: "database write still failing"},
+		broken: outageLog{logger: cfg.Logger, level: slog.LevelError,
+			first: "database write failed for good; callers answered with the error", again: "database writes still failing for good"},
 		resolving:     resolving,
 		stopResolving: stopResolving,
 		wake:          make(chan struct{}, 1),
@@ -243,10 +280,15 @@ func (w *BatchWriter) write(ctx context.Context, events []Event, waitForRoom boo
 		return fmt.Errorf("%w: %d events, but one batch holds at most %d (MaxBatch): send them in several calls",
 			ErrTooLarge, len(events), w.cfg.MaxBatch)
 	}
+	size := callBytes(events)
+	if size > w.cfg.MaxPendingBytes {
+		return fmt.Errorf("%w: %d bytes of events, but at most %d may wait for a commit (MaxPendingBytes)",
+			ErrTooLarge, size, w.cfg.MaxPendingBytes)
+	}
 	if err := ctx.Err(); err != nil {
 		return err // nothing queued: a caller that has already given up stores nothing
 	}
-	c, err := w.enqueue(ctx, events, waitForRoom)
+	c, err := w.enqueue(ctx, events, size, waitForRoom)
 	if err != nil {
 		return err
 	}
@@ -262,15 +304,44 @@ func (w *BatchWriter) write(ctx context.Context, events []Event, waitForRoom boo
 	return c.err
 }
 
-// unavailable is the error of a call whose ctx ended before its rows
-// committed; last is the batch's latest failure, if any.
+// PendingBytesForMemoryLimit returns the MaxPendingBytes a service whose memory limit
+// (GOMEMLIMIT) is limit should use: an eighth of it, at least 4 MiB and at most
+// DefaultMaxPendingBytes (with no limit, math.MaxInt64, the most). An eighth leaves the rest
+// to the requests being read and decoded, the connections and the garbage collector's
+// headroom, so that overload is refused with 503 long before the process nears the limit.
+func PendingBytesForMemoryLimit(limit int64) int64 {
+	return min(max(limit/8, 4<<20), DefaultMaxPendingBytes)
+}
+
+// callBytes is the size of events as MaxPendingBytes counts it.
+func callBytes(events []Event) int64 {
+	var n int64
+	for _, e := range events {
+		n += int64(len(e.Kind)+len(e.Payload)) + rowOverhead
+	}
+	return n
+}
+
+// unavailable is the error of a call whose ctx ended, or whose deadline
+// passed, before its rows committed; last is the batch's latest failure, if
+// any. A caller that left (its context was cancelled rather than timed out)
+// counts as abandoned, not as a database that was too slow.
 func (w *BatchWriter) unavailable(ctx context.Context, last error) error {
-	w.expired.Add(1)
+	cause := ctx.Err()
+	switch {
+	case cause == nil: // the deadline passed; its timer has not fired yet
+		cause = context.DeadlineExceeded
+		w.expired.Add(1)
+	case errors.Is(cause, context.Canceled):
+		w.abandoned.Add(1)
+	default:
+		w.expired.Add(1)
+	}
 	if last != nil {
 		return fmt.Errorf("%w: not committed before the caller's context ended: %w; last attempt: %w",
-			ErrUnavailable, ctx.Err(), last)
+			ErrUnavailable, cause, last)
 	}
-	return fmt.Errorf("%w: not committed before the caller's context ended: %w", ErrUnavailable, ctx.Err())
+	return fmt.Errorf("%w: not committed before the caller's context ended: %w", ErrUnavailable, cause)
 }
 
 // withdraw takes c's rows out of its batch if the flusher has not taken the
@@ -288,7 +359,7 @@ func (w *BatchWriter) withdraw(c *call) bool {
 			continue
 		}
 		c.withdrawn = true
-		w.pending -= c.span.hi - c.span.lo
+		w.releaseLocked(c)
 		w.admitLocked()
 		return true
 	}
@@ -297,14 +368,14 @@ func (w *BatchWriter) withdraw(c *call) bool {
 
 // enqueue queues events, or waits for room for them (waitForRoom), and
 // returns the call the caller waits on.
-func (w *BatchWriter) enqueue(ctx context.Context, events []Event, waitForRoom bool) (*call, error) {
+func (w *BatchWriter) enqueue(ctx context.Context, events []Event, size int64, waitForRoom bool) (*call, error) {
 	w.mu.Lock()
 	if w.closing {
 		w.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if len(w.waiters) == 0 && w.pending+len(events) <= w.cfg.MaxPending {
-		c := w.addLocked(ctx, events)
+	if len(w.waiters) == 0 && w.fitsLocked(len(events), size) {
+		c := w.addLocked(ctx, events, size)
 		w.mu.Unlock()
 		return c, nil
 	}
@@ -313,7 +384,7 @@ func (w *BatchWriter) enqueue(ctx context.Context, events []Event, waitForRoom b
 		w.rejected.Add(1)
 		return nil, ErrBusy
 	}
-	a := &admission{ctx: ctx, events: events, ready: make(chan struct{})}
+	a := &admission{ctx: ctx, events: events, bytes: size, ready: make(chan struct{})}
 	w.waiters = append(w.waiters, a)
 	w.mu.Unlock()
 	select {
@@ -332,9 +403,21 @@ func (w *BatchWriter) enqueue(ctx context.Context, events []Event, waitForRoom b
 	return nil, ctx.Err()
 }
 
+// fitsLocked reports whether rows more rows of size bytes fit among the
+// pending ones. Callers hold w.mu.
+func (w *BatchWriter) fitsLocked(rows int, size int64) bool {
+	return w.pending+rows <= w.cfg.MaxPending && w.pendingB+size <= w.cfg.MaxPendingBytes
+}
+
+// releaseLocked stops counting c's rows as pending. Callers hold w.mu.
+func (w *BatchWriter) releaseLocked(c *call) {
+	w.pending -= c.span.hi - c.span.lo
+	w.pendingB -= c.bytes
+}
+
 // addLocked copies events into the open batch (opening one if needed),
 // counts them as pending and returns their call. Callers hold w.mu.
-func (w *BatchWriter) addLocked(ctx context.Context, events []Event) *call {
+func (w *BatchWriter) addLocked(ctx context.Context, events []Event, size int64) *call {
 	n := len(events)
 	signal := false
 	var b *batch
@@ -353,11 +436,12 @@ func (w *BatchWriter) addLocked(ctx context.Context, events []Event) *call {
 		w.queue = append(w.queue, b)
 		signal = true // the flusher may be idle
 	}
-	c := &call{ctx: ctx, span: rowSpan{lo: b.rows.len()}, done: make(chan struct{})}
+	c := &call{ctx: ctx, span: rowSpan{lo: b.rows.len()}, bytes: size, done: make(chan struct{})}
 	b.rows.add(events)
 	c.span.hi = b.rows.len()
 	b.calls = append(b.calls, c)
 	w.pending += n
+	w.pendingB += size
 	if b.rows.len() >= w.cfg.MaxBatch {
 		b.full = true
 		signal = true
@@ -382,11 +466,11 @@ func (w *BatchWriter) poke() {
 // admitLocked queues waiting Write calls, in arrival order, while their rows
 // fit. Callers hold w.mu.
 func (w *BatchWriter) admitLocked() {
-	for len(w.waiters) > 0 && !w.closing && w.pending+len(w.waiters[0].events) <= w.cfg.MaxPending {
+	for len(w.waiters) > 0 && !w.closing && w.fitsLocked(len(w.waiters[0].events), w.waiters[0].bytes) {
 		a := w.waiters[0]
 		w.waiters[0] = nil
 		w.waiters = w.waiters[1:]
-		a.call = w.addLocked(a.ctx, a.events)
+		a.call = w.addLocked(a.ctx, a.events, a.bytes)
 		close(a.ready)
 	}
 }
@@ -530,7 +614,9 @@ func (w *BatchWriter) flush(b *batch) {
 	delay := retryBaseDelay
 	var last error
 	for attempt := 1; ; attempt++ {
-		// Callers whose context has ended get their answer now: not stored.
+		// Callers whose context has ended or whose deadline has passed get
+		// their answer now: not stored. So no attempt starts for a caller
+		// whose deadline is already behind it.
 		deadline, live := w.expire(b, last, false)
 		if live == 0 {
 			w.finish(b, nil)
@@ -552,30 +638,42 @@ func (w *BatchWriter) flush(b *batch) {
 		if err == nil {
 			w.batches.Add(1)
 			w.rows.Add(int64(rows))
+			w.outage.recovered(w.ctx)
+			w.broken.recovered(w.ctx)
 			w.finish(b, nil)
 			return
 		}
 		last = err
 		switch {
 		case errors.Is(err, ErrOutcomeUnknown):
+			w.unknown.Add(int64(len(b.calls)))
 			w.finish(b, fmt.Errorf("write batch of %d events: %w", b.rows.len(), err))
 			return
 		case w.ctx.Err() != nil:
 			w.finish(b, fmt.Errorf("%w while the batch was being written (not committed): %w", ErrClosed, err))
 			return
+		case w.drv.refusedContent(err):
+			if len(b.calls) > 1 {
+				// Find the guilty calls by halving: everyone else commits.
+				w.split(b)
+				return
+			}
+			w.refused.Add(1)
+			w.logger.LogAttrs(w.ctx, slog.LevelInfo, "events refused by the database",
+				slog.Int("rows", b.rows.len()), slog.Any("error", err))
+			w.finish(b, fmt.Errorf("%w: %w", ErrRefused, err))
+			return
 		case !retryable && !w.drv.transient(err):
 			w.failures.Add(1)
-			w.logger.LogAttrs(w.ctx, slog.LevelError, "batch write failed",
-				slog.Int("rows", b.rows.len()), slog.Any("error", err))
+			w.broken.failed(w.ctx, err, b.rows.len(), w.expired.Load())
 			w.finish(b, fmt.Errorf("write batch of %d events (attempt %d): %w", b.rows.len(), attempt, err))
 			return
 		}
 		w.retries.Add(1)
-		w.logger.LogAttrs(w.ctx, slog.LevelWarn, "batch write failed, retrying",
-			slog.Int("rows", b.rows.len()), slog.Int("attempt", attempt),
-			slog.Duration("backoff", delay), slog.Any("error", err))
+		w.outage.failed(w.ctx, err, b.rows.len(), w.expired.Load())
 		// Back off, but not past the earliest deadline: that caller is
-		// answered at the top of the loop.
+		// answered at the top of the loop, and an attempt never starts
+		// without waiting.
 		wait := delay
 		if !deadline.IsZero() {
 			wait = min(wait, time.Until(deadline))
@@ -590,6 +688,92 @@ func (w *BatchWriter) flush(b *batch) {
 		}
 		delay = min(2*delay, retryMaxDelay)
 	}
+}
+
+// split commits the calls of b, which the database refused for the content
+// of some row, in two halves, one after the other. A half that fails for its
+// content again is halved again, so the calls whose events the database
+// refuses fail alone (ErrRefused) and every other call commits in this flush.
+func (w *BatchWriter) split(b *batch) {
+	w.mu.Lock()
+	mid := len(b.calls) / 2
+	first := w.subBatchLocked(b, b.calls[:mid])
+	second := w.subBatchLocked(b, b.calls[mid:])
+	w.recycleLocked(b) // its rows and calls now belong to the halves
+	w.mu.Unlock()
+	w.flush(first)
+	w.flush(second)
+}
+
+// subBatchLocked returns an in-flight batch holding calls and copies of
+// their rows from b. Callers hold w.mu.
+func (w *BatchWriter) subBatchLocked(b *batch, calls []*call) *batch {
+	h := w.newBatch()
+	h.full, h.inFlight = true, true
+	for _, c := range calls {
+		lo := h.rows.len()
+		for i := c.span.lo; i < c.span.hi; i++ {
+			h.rows.addRow(b.rows.kinds[i], b.rows.payload(i))
+		}
+		c.span = rowSpan{lo: lo, hi: h.rows.len()}
+		h.calls = append(h.calls, c)
+	}
+	return h
+}
+
+// addRow appends one row whose payload is not empty.
+func (r *rowBuffer) addRow(kind string, payload []byte) {
+	r.kinds = append(r.kinds, kind)
+	r.data = append(r.data, payload...)
+	r.ends = append(r.ends, len(r.data))
+}
+
+// outageInterval is how often, at most, a run of failing attempts is logged.
+const outageInterval = 10 * time.Second
+
+// outageLog logs a run of failed attempts (an outage) without a line per
+// attempt or per request: the first failure at once, then a summary at most
+// once per outageInterval, and the recovery. Only the flusher uses it.
+type outageLog struct {
+	logger       *slog.Logger
+	level        slog.Level
+	first, again string    // the messages of the first line and of the later ones
+	since        time.Time // the first failure of the run; zero: none
+	lastLine     time.Time
+	attempts     int64 // failed attempts in the run
+	expired0     int64 // the writer's expired count when the run began
+}
+
+// failed records one failed attempt of a batch of rows; expired is the
+// writer's expired count now.
+func (o *outageLog) failed(ctx context.Context, err error, rows int, expired int64) {
+	now := time.Now()
+	o.attempts++
+	if o.since.IsZero() {
+		o.since, o.lastLine, o.expired0 = now, now, expired
+		o.logger.LogAttrs(ctx, o.level, o.first, slog.Int("rows", rows), slog.Any("error", err))
+		return
+	}
+	if now.Sub(o.lastLine) < outageInterval {
+		return
+	}
+	o.lastLine = now
+	o.logger.LogAttrs(ctx, o.level, o.again,
+		slog.Duration("for", now.Sub(o.since)),
+		slog.Int64("failed_attempts", o.attempts),
+		slog.Int64("expired_calls", expired-o.expired0),
+		slog.Any("last_error", err))
+}
+
+// recovered ends a run of failures with one line, if there was one.
+func (o *outageLog) recovered(ctx context.Context) {
+	if o.since.IsZero() {
+		return
+	}
+	o.logger.LogAttrs(ctx, slog.LevelInfo, "database write recovered",
+		slog.Duration("after", time.Since(o.since)),
+		slog.Int64("failed_attempts", o.attempts))
+	o.since, o.attempts = time.Time{}, 0
 }
 
 // resolve goes on asking the database for the outcome of b's cut-off COMMIT
@@ -613,7 +797,8 @@ func (w *BatchWriter) resolve(b *batch, err error) error {
 	return err
 }
 
-// expire answers the calls of b whose context has ended, drops their rows,
+// expire answers the calls of b whose context has ended or whose deadline
+// has passed, drops their rows,
 // and returns the earliest deadline among the remaining calls (zero if none
 // has one) and how many remain. The answer is ErrUnavailable wrapping last,
 // or, if unknown is set, last itself: the outcome of b's commit is unknown.
@@ -621,17 +806,21 @@ func (w *BatchWriter) expire(b *batch, last error, unknown bool) (deadline time.
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	removed := 0
+	now := time.Now()
 	for _, c := range b.calls {
-		if c.ctx.Err() == nil {
+		// The deadline counts even before the context's timer fires: the
+		// caller is past it, and an attempt for it would start in the past.
+		if d, ok := c.ctx.Deadline(); c.ctx.Err() == nil && (!ok || now.Before(d)) {
 			continue
 		}
 		c.withdrawn = true
 		if unknown {
 			c.err = fmt.Errorf("write batch of %d events: %w", b.rows.len(), last)
+			w.unknown.Add(1)
 		} else {
 			c.err = w.unavailable(c.ctx, last)
 		}
-		w.pending -= c.span.hi - c.span.lo
+		w.releaseLocked(c)
 		removed++
 		close(c.done)
 	}
@@ -670,8 +859,8 @@ func (w *BatchWriter) attempt(b *batch, deadline time.Time) (timedOut bool, err 
 func (w *BatchWriter) finish(b *batch, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.pending -= b.rows.len()
 	for _, c := range b.calls {
+		w.releaseLocked(c)
 		c.err = err
 		close(c.done)
 	}
@@ -733,15 +922,19 @@ func (w *BatchWriter) Close(ctx context.Context) error {
 // Stats returns the writer's counters.
 func (w *BatchWriter) Stats() BatchStats {
 	w.mu.Lock()
-	pending := w.pending
+	pending, pendingB := w.pending, w.pendingB
 	w.mu.Unlock()
 	return BatchStats{
-		Batches:  w.batches.Load(),
-		Rows:     w.rows.Load(),
-		Retries:  w.retries.Load(),
-		Failures: w.failures.Load(),
-		Expired:  w.expired.Load(),
-		Rejected: w.rejected.Load(),
-		Pending:  pending,
+		Batches:      w.batches.Load(),
+		Rows:         w.rows.Load(),
+		Retries:      w.retries.Load(),
+		Failures:     w.failures.Load(),
+		Expired:      w.expired.Load(),
+		Abandoned:    w.abandoned.Load(),
+		Refused:      w.refused.Load(),
+		Unknown:      w.unknown.Load(),
+		Rejected:     w.rejected.Load(),
+		Pending:      pending,
+		PendingBytes: pendingB,
 	}
 }

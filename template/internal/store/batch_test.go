@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 // errFakeTransient and errFakePermanent are the failures fakeDriver injects.
 var (
 	errFakeTransient = errors.New("fake transient failure")
+	errFakeContent   = errors.New("fake refusal of a row's content")
 	errFakePermanent = errors.New("fake permanent failure")
 )
 
@@ -33,6 +35,9 @@ type fakeDriver struct {
 	ignoreCtx bool
 	// keepRows records the payloads committed, for payloads.
 	keepRows bool
+	// poisonKind, if set, makes every batch holding a row of that kind fail
+	// as the database refuses a row's content.
+	poisonKind string
 	// resolveFn, if set, answers resolve.
 	resolveFn func(ctx context.Context, err error) error
 
@@ -73,6 +78,9 @@ func (f *fakeDriver) insertBatch(ctx context.Context, rows *rowBuffer, resolveCt
 			return err
 		}
 	}
+	if f.poisonKind != "" && slices.Contains(rows.kinds, f.poisonKind) {
+		return fmt.Errorf("insert: %w", errFakeContent)
+	}
 	if f.inner != nil {
 		if err := f.inner.insertBatch(ctx, rows, resolveCtx); err != nil {
 			return err
@@ -110,6 +118,10 @@ func (f *fakeDriver) insertTx(ctx context.Context, rows *rowBuffer) error {
 
 func (f *fakeDriver) transient(err error) bool {
 	return errors.Is(err, errFakeTransient) || (f.inner != nil && f.inner.transient(err))
+}
+
+func (f *fakeDriver) refusedContent(err error) bool {
+	return errors.Is(err, errFakeContent) || (f.inner != nil && f.inner.refusedContent(err))
 }
 
 func (f *fakeDriver) ping(ctx context.Context) error {
@@ -189,10 +201,19 @@ func closeWriter(tb testing.TB, w *BatchWriter) {
 // waitFor polls cond until it holds. It measures no time: a test that never
 // gets there is stopped by go test's own -timeout.
 func waitFor(cond func() bool) {
+	deadline := time.Now().Add(waitForLimit)
 	for !cond() {
+		if time.Now().After(deadline) {
+			// A lost call shows up here, with a stack, rather than as go test's
+			// ten-minute timeout.
+			panic(fmt.Sprintf("waitFor: condition still false after %s", waitForLimit))
+		}
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// waitForLimit bounds waitFor: far beyond anything the tests wait for.
+const waitForLimit = 30 * time.Second
 
 func TestWriteReturnsAfterCommit(t *testing.T) {
 	db := openTestDB(t)
@@ -463,8 +484,9 @@ func TestCallerCancelledWhileQueuedIsWithdrawn(t *testing.T) {
 	if got := countEvents(t, db); got != 5 {
 		t.Fatalf("table holds %d rows, want 5 (the withdrawn 2 never written)", got)
 	}
-	if st := w.Stats(); st.Expired != 1 || st.Pending != 0 || st.Rows != 5 {
-		t.Fatalf("Stats = %+v, want 1 expired call, 5 rows, none pending", st)
+	// A caller that leaves is abandoned, not expired: its database was not too slow.
+	if st := w.Stats(); st.Abandoned != 1 || st.Expired != 0 || st.Pending != 0 || st.PendingBytes != 0 || st.Rows != 5 {
+		t.Fatalf("Stats = %+v, want 1 abandoned call, none expired, 5 rows, nothing pending", st)
 	}
 }
 
@@ -538,7 +560,7 @@ func TestBuffersAreReused(t *testing.T) {
 		evs := events(n, "reuse")
 		ctx := context.Background()
 		return testing.AllocsPerRun(50, func() {
-			c, err := w.enqueue(ctx, evs, true) // a full batch: flushed at once
+			c, err := w.enqueue(ctx, evs, callBytes(evs), true) // a full batch: flushed at once
 			if err != nil {
 				t.Fatal(err)
 			}

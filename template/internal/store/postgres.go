@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -33,8 +36,35 @@ const migrationLockKey int64 = 0x676f70657266
 // BatchConfig.MaxBatch rows) the two are equally fast.
 const postgresInsertSQL = `INSERT INTO events (kind, payload) SELECT * FROM unnest($1::text[], $2::jsonb[])`
 
-// postgresXactIDSQL returns the id of the open transaction, assigning one.
-const postgresXactIDSQL = `SELECT pg_current_xact_id()::text`
+// postgresTokenSQL records a batch's token in the batch's own transaction,
+// after its rows: the row exists once the transaction has committed, and
+// never if it did not (see postgresDriver).
+const postgresTokenSQL = `INSERT INTO event_batches (token, committed) VALUES ($1, true)`
+
+// postgresPruneSQL deletes the tokens older than its argument (tokens sort by
+// the time they were made): a token is needed only while the writer that made
+// it may still be learning the outcome of its commit, which takes seconds.
+const postgresPruneSQL = `DELETE FROM event_batches WHERE token < $1`
+
+// postgresSettleSQL makes the outcome of a batch whose COMMIT was cut off
+// final, in one round trip of its own transaction: it records the batch's
+// token as not committed unless the batch's transaction already recorded it.
+// If that transaction is still open, with the token written, the INSERT waits
+// for it to end, at most lock_timeout. Either way the SELECT then reads the
+// final answer: true if the batch committed, false if it did not and now
+// never can (its own INSERT of the token would fail on the primary key).
+const (
+	postgresSettleLockTimeout = `SET LOCAL lock_timeout = '500ms'`
+	postgresSettleInsertSQL   = `INSERT INTO event_batches (token, committed) VALUES ($1, false) ON CONFLICT (token) DO NOTHING`
+	postgresSettleSelectSQL   = `SELECT committed FROM event_batches WHERE token = $1`
+)
+
+// tokenRetention is how long batch tokens are kept; pruneEvery how many
+// batches, at most, pass between two prunes.
+const (
+	tokenRetention = time.Hour
+	pruneEvery     = 1024
+)
 
 // postgresInsertOneSQL inserts one row: what a handler without a batch
 // writer sends for one event.
@@ -46,41 +76,71 @@ const defaultConnectTimeout = 5 * time.Second
 
 // postgresDriver writes batches through a pgxpool.Pool.
 //
-// Exactly-once under connection failures: the id of a batch's transaction is
-// known before its COMMIT is sent. If the connection fails while COMMIT is in
-// flight, the client cannot know whether the server committed, so insertBatch
-// asks the server with pg_xact_status on a fresh connection: committed means
-// success, aborted means a retry cannot duplicate anything, and anything else
-// ends as ErrOutcomeUnknown rather than as a guess.
+// Exactly-once under connection failures and server crashes: every batch
+// carries a fresh token (batchToken), written into the event_batches table in
+// the batch's own transaction, after its rows. If the connection fails while
+// COMMIT is in flight, the client cannot know whether the server committed,
+// so insertBatch settles the question on a fresh connection: it inserts the
+// token itself, marked not committed, unless the row is there already. The
+// primary key makes the two inserts exclude each other, so exactly one wins:
+// the batch's (it committed) or the settler's (it did not, and now it never
+// can). The answer survives a crash and restart of the server, because it is
+// a committed row, not a transaction id: ids that never reached the
+// write-ahead log are handed out again after crash recovery, so asking
+// pg_xact_status about one can report another session's commit as ours.
+// Where even settling fails until the callers' deadline, the result is
+// ErrOutcomeUnknown rather than a guess.
 //
-// One round trip per batch: a batch's rows, its COMMIT and the BEGIN of the
-// next transaction, with that transaction's id, travel together, so the
-// next batch goes into a transaction whose id is already known (primed). A
-// writer that has been idle for a moment pays one more round trip to open
-// one (release gives it back, since an open transaction with an id holds back
-// VACUUM's horizon).
+// One round trip per batch: a batch's rows, its token, its COMMIT and the
+// BEGIN of the next transaction travel together, so the next batch goes into a
+// transaction that is already open (primed). A writer that has been idle for
+// a moment pays one more round trip to open one (release gives it back).
 type postgresDriver struct {
 	pool *pgxpool.Pool
-	// send writes rows into the transaction open on conn, commits it and
-	// opens the next one; tests replace it to simulate a connection lost in
-	// that round trip. It is sendBatch in production.
-	send func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) (sent, error)
+	// send writes rows and token into the transaction open on conn, commits
+	// it and opens the next one; tests replace it to simulate a connection
+	// lost in that round trip. It is sendBatch in production.
+	send func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer, token batchToken, prune *batchToken) (sent, error)
 	// primed is the transaction opened for the next batch, or nil. Only the
-	// batch writer's flusher goroutine uses it (insertBatch, release).
-	primed *primedTx
+	// batch writer's flusher goroutine uses it (insertBatch, release), and
+	// lastPrune and sincePrune too.
+	primed     *primedTx
+	lastPrune  time.Time
+	sincePrune int
 }
 
 // primedTx is an open transaction on a connection taken from the pool.
 type primedTx struct {
 	conn *pgxpool.Conn
-	xid  string // its transaction id
 	pid  uint32 // the server process of conn
 }
 
 // sent is what sendBatch learnt before it returned.
 type sent struct {
-	committed bool   // COMMIT answered COMMIT
-	next      string // the id of the transaction opened after it; "" if none
+	committed bool // COMMIT answered COMMIT
+	next      bool // the next transaction is open
+}
+
+// batchToken identifies one attempt to commit one batch. Its first 8 bytes
+// are the time it was made (Unix nanoseconds, big-endian) and the rest are
+// random, so tokens of every writer on the database are unique and sort by
+// age, which lets the prune delete old ones by a range of the primary key.
+type batchToken [16]byte
+
+// newBatchToken returns a fresh token made at t.
+func newBatchToken(t time.Time) batchToken {
+	var tok batchToken
+	binary.BigEndian.PutUint64(tok[:8], uint64(t.UnixNano())) //nolint:gosec // after 1970
+	_, _ = rand.Read(tok[8:])                                 // crypto/rand never fails
+	return tok
+}
+
+// uuid returns tok as a value for a uuid parameter.
+func (tok batchToken) uuid() pgtype.UUID { return pgtype.UUID{Bytes: tok, Valid: true} }
+
+// String returns tok in the canonical UUID form, for errors and logs.
+func (tok batchToken) String() string {
+	return fmt.Sprintf("%x-%x-%x-%x-%x", tok[0:4], tok[4:6], tok[6:8], tok[8:10], tok[10:16])
 }
 
 func openDriver(ctx context.Context, databaseURL string, logger *slog.Logger) (_ driver, err error) {
@@ -107,7 +167,7 @@ func openDriver(ctx context.Context, databaseURL string, logger *slog.Logger) (_
 	if err != nil {
 		return nil, fmt.Errorf("create postgres pool: %w", err)
 	}
-	d := &postgresDriver{pool: pool, send: sendBatch}
+	d := &postgresDriver{pool: pool, send: sendBatch, lastPrune: time.Now()}
 	defer func() {
 		if err != nil {
 			pool.Close()
@@ -209,12 +269,23 @@ func (d *postgresDriver) insertBatch(ctx context.Context, rows *rowBuffer, resol
 			return err // nothing was written
 		}
 	}
+	now := time.Now()
+	token := newBatchToken(now)
+	var prune *batchToken
+	if d.sincePrune++; d.sincePrune >= pruneEvery || now.Sub(d.lastPrune) >= time.Minute {
+		cutoff := batchToken{}
+		binary.BigEndian.PutUint64(cutoff[:8], uint64(now.Add(-tokenRetention).UnixNano())) //nolint:gosec // after 1970
+		prune = &cutoff
+	}
 	conn := tx.conn.Conn()
-	res, err := d.send(ctx, conn, rows)
+	res, err := d.send(ctx, conn, rows, token, prune)
 	switch {
 	case res.committed:
-		if res.next != "" && conn.PgConn().TxStatus() == 'T' {
-			d.primed = &primedTx{conn: tx.conn, xid: res.next, pid: tx.pid}
+		if prune != nil {
+			d.sincePrune, d.lastPrune = 0, now
+		}
+		if res.next && conn.PgConn().TxStatus() == 'T' {
+			d.primed = tx
 			return nil
 		}
 		endTransaction(ctx, conn)
@@ -227,33 +298,36 @@ func (d *postgresDriver) insertBatch(ctx context.Context, rows *rowBuffer, resol
 	}
 	// The connection failed somewhere in the round trip that carried COMMIT.
 	tx.conn.Release() // the pool drops it: broken, or inside a transaction
-	return d.resolveCommit(resolveCtx, tx.xid, tx.pid, err)
+	return d.resolveCommit(resolveCtx, token, tx.pid, err)
 }
 
-// begin takes a connection and opens a transaction on it, learning its id:
-// one round trip.
+// errNotBegun marks a failure before the batch's transaction began: nothing
+// was written, so a retry cannot store anything twice, whatever the cause (a
+// connection the server ended, a refused connection, a server starting up).
+var errNotBegun = errors.New("transaction not begun")
+
+// begin takes a connection and opens a transaction on it: one round trip.
+// Its errors wrap errNotBegun.
 func (d *postgresDriver) begin(ctx context.Context) (*primedTx, error) {
 	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("acquire connection: %w", err)
+		return nil, fmt.Errorf("%w: acquire connection: %w", errNotBegun, err)
 	}
 	tx := &primedTx{conn: conn, pid: conn.Conn().PgConn().PID()}
-	batch := &pgx.Batch{}
-	batch.Queue("BEGIN")
-	batch.Queue(postgresXactIDSQL).QueryRow(func(row pgx.Row) error { return row.Scan(&tx.xid) })
-	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
+	if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
 		endTransaction(ctx, conn.Conn())
 		conn.Release()
-		return nil, fmt.Errorf("begin: %w", err)
+		return nil, fmt.Errorf("%w: begin: %w", errNotBegun, err)
 	}
 	return tx, nil
 }
 
 // sendBatch sends, in one round trip, the INSERT of rows into the
-// transaction open on conn, COMMIT, BEGIN and the new transaction's id. It
-// reports the commit only when COMMIT's own answer arrived; an error after
-// that leaves no next transaction.
-func sendBatch(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) (res sent, err error) {
+// transaction open on conn, the INSERT of the batch's token, the prune of
+// tokens older than prune (if not nil), COMMIT and BEGIN. It reports the
+// commit only when COMMIT's own answer arrived; an error after that leaves no
+// next transaction.
+func sendBatch(ctx context.Context, conn *pgx.Conn, rows *rowBuffer, token batchToken, prune *batchToken) (res sent, err error) {
 	batch := &pgx.Batch{}
 	if rows.len() == 1 {
 		// A lone row (a lone caller) without array parameters: cheaper to
@@ -262,9 +336,12 @@ func sendBatch(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) (res sent, 
 	} else {
 		batch.Queue(postgresInsertSQL, rows.kinds, payloadSlices(rows))
 	}
+	batch.Queue(postgresTokenSQL, token.uuid())
+	if prune != nil {
+		batch.Queue(postgresPruneSQL, prune.uuid())
+	}
 	batch.Queue("COMMIT")
 	batch.Queue("BEGIN")
-	batch.Queue(postgresXactIDSQL)
 	results := conn.SendBatch(ctx, batch)
 	defer func() {
 		if cerr := results.Close(); cerr != nil && !res.committed && err == nil {
@@ -278,6 +355,14 @@ func sendBatch(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) (res sent, 
 	if tag.RowsAffected() != int64(rows.len()) {
 		return res, fmt.Errorf("insert events: %d of %d rows inserted", tag.RowsAffected(), rows.len())
 	}
+	if _, err = results.Exec(); err != nil {
+		return res, fmt.Errorf("record batch token: %w", err)
+	}
+	if prune != nil {
+		if _, err = results.Exec(); err != nil {
+			return res, fmt.Errorf("prune batch tokens: %w", err)
+		}
+	}
 	if tag, err = results.Exec(); err != nil {
 		return res, fmt.Errorf("commit: %w", err)
 	}
@@ -285,9 +370,8 @@ func sendBatch(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) (res sent, 
 		return res, fmt.Errorf("commit: %w", pgx.ErrTxCommitRollback)
 	}
 	res.committed = true
-	if _, err := results.Exec(); err == nil {
-		_ = results.QueryRow().Scan(&res.next)
-	}
+	_, err = results.Exec()
+	res.next = err == nil
 	return res, nil
 }
 
@@ -356,50 +440,80 @@ func refused(err error) bool {
 	return errors.Is(err, pgx.ErrTxCommitRollback)
 }
 
-// resolveCommit learns from the server, while ctx allows, whether transaction
-// xid, whose COMMIT failed with commitErr on a connection that is now
-// unusable, committed.
-func (d *postgresDriver) resolveCommit(ctx context.Context, xid string, pid uint32, commitErr error) error {
+// resolveCommit learns from the server, while ctx allows, whether the batch
+// with token, whose COMMIT failed with commitErr on a connection that is now
+// unusable, committed, and makes that outcome final (see postgresDriver).
+func (d *postgresDriver) resolveCommit(ctx context.Context, token batchToken, pid uint32, commitErr error) error {
 	delay := 10 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		var status *string // NULL when the id is too old to know: not for ours
-		err := d.pool.QueryRow(ctx, `SELECT pg_xact_status($1::xid8)`, xid).Scan(&status)
+	for {
+		committed, err := d.settle(ctx, token)
 		switch {
-		case err != nil || status == nil:
-		case *status == "committed":
+		case err == nil && committed:
 			return nil
-		case *status == "aborted":
+		case err == nil:
 			return fmt.Errorf("commit cut off, transaction rolled back: %w", commitErr)
-		case attempt > 1:
-			// Still in progress: the server has not noticed that our end of
-			// the connection is gone (it may never have received COMMIT).
-			// End that session so that the outcome becomes final; the filter
-			// on the transaction id makes sure it is still ours.
+		case isLockTimeout(err):
+			// The batch's transaction wrote its token and is still open: the
+			// server has not noticed that our end of the connection is gone
+			// (COMMIT may never have reached it). End that session, so that
+			// the outcome becomes final. Its process is still ours: the
+			// token's row lock is held by no one else.
 			_, _ = d.pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-				WHERE pid = $1 AND backend_xid = $2::xid8::xid`, int64(pid), xid)
+				WHERE pid = $1 AND backend_xid IS NOT NULL`, int64(pid))
 		}
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return &unresolvedCommit{xid: xid, pid: pid, cause: commitErr}
+			return &unresolvedCommit{token: token, pid: pid, cause: commitErr}
 		}
 		delay = min(2*delay, 500*time.Millisecond)
 	}
+}
+
+// settle runs postgresSettleSQL's transaction for token, in one round trip,
+// and returns whether the batch committed. Its answer is final only when err
+// is nil, which requires its own COMMIT to have succeeded.
+func (d *postgresDriver) settle(ctx context.Context, token batchToken) (committed bool, err error) {
+	batch := &pgx.Batch{}
+	batch.Queue("BEGIN")
+	batch.Queue(postgresSettleLockTimeout)
+	batch.Queue(postgresSettleInsertSQL, token.uuid())
+	batch.Queue(postgresSettleSelectSQL, token.uuid()).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&committed)
+	})
+	var tag pgconn.CommandTag
+	batch.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error {
+		tag = ct
+		return nil
+	})
+	if err := d.pool.SendBatch(ctx, batch).Close(); err != nil {
+		return false, err
+	}
+	if tag.String() != "COMMIT" {
+		return false, fmt.Errorf("settle batch %s: %w", token, pgx.ErrTxCommitRollback)
+	}
+	return committed, nil
+}
+
+// isLockTimeout reports whether err is PostgreSQL's lock_not_available.
+func isLockTimeout(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "55P03"
 }
 
 // unresolvedCommit is the error of a batch whose COMMIT was cut off and whose
 // outcome the server could not tell in time. It is ErrOutcomeUnknown for
 // errors.Is, and carries what resolve needs to try again.
 type unresolvedCommit struct {
-	xid   string
+	token batchToken
 	pid   uint32
 	cause error
 }
 
 func (e *unresolvedCommit) Error() string {
-	return fmt.Sprintf("%v: transaction %s: %v", ErrOutcomeUnknown, e.xid, e.cause)
+	return fmt.Sprintf("%v: batch %s: %v", ErrOutcomeUnknown, e.token, e.cause)
 }
 
 func (e *unresolvedCommit) Is(target error) bool { return target == ErrOutcomeUnknown }
@@ -413,16 +527,22 @@ func (d *postgresDriver) resolve(ctx context.Context, err error) error {
 	if !errors.As(err, &u) {
 		return err
 	}
-	return d.resolveCommit(ctx, u.xid, u.pid, u.cause)
+	return d.resolveCommit(ctx, u.token, u.pid, u.cause)
 }
 
 // transient reports failures after which the transaction certainly did not
-// commit and a retry may succeed: serialization failures and deadlocks, lock
-// timeouts, a server shutting down or out of connections, and a connection
-// that broke before COMMIT was sent.
+// commit and a retry may succeed: a conflict with another transaction, a
+// statement cancelled (statement_timeout, pg_cancel_backend), a server
+// shutting down, restarting, read-only for now (a failover), out of disk,
+// memory or connections, and a connection that broke before COMMIT was sent.
+// The table in docs/reliability.md lists the codes; refusedContent has the
+// ones a retry cannot cure but the caller can.
 func (d *postgresDriver) transient(err error) bool {
-	if errors.Is(err, ErrOutcomeUnknown) {
+	switch {
+	case errors.Is(err, ErrOutcomeUnknown):
 		return false
+	case errors.Is(err, errNotBegun):
+		return true
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -430,13 +550,21 @@ func (d *postgresDriver) transient(err error) bool {
 		case "40001", // serialization_failure
 			"40P01", // deadlock_detected
 			"55P03", // lock_not_available
+			"55006", // object_in_use
+			"57014", // query_canceled: statement_timeout, pg_cancel_backend
 			"57P01", // admin_shutdown
 			"57P02", // crash_shutdown
 			"57P03", // cannot_connect_now
-			"53300": // too_many_connections
+			"57P05", // idle_session_timeout
+			"25006", // read_only_sql_transaction: a standby, or read-only for a while
+			"25P03", // idle_in_transaction_session_timeout
+			"58000", // system_error: an I/O error the server reported
+			"58030": // io_error
 			return true
 		}
-		return strings.HasPrefix(pgErr.Code, "08") // connection_exception
+		// 08: connection_exception; 53: insufficient_resources (disk full,
+		// out of memory, too many connections, configuration limit).
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "53")
 	}
 	var netErr net.Error
 	var connectErr *pgconn.ConnectError
@@ -445,6 +573,20 @@ func (d *postgresDriver) transient(err error) bool {
 		errors.As(err, &netErr) ||
 		errors.Is(err, io.EOF) ||
 		errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// refusedContent reports whether the database refused a row for its content:
+// a data exception (class 22: invalid text or JSON, a number out of range, a
+// character the encoding lacks), an integrity constraint (class 23, such as
+// a CHECK a later migration adds), or a value over a size limit (class 54).
+// Nothing committed; the same rows would fail again, other rows would not.
+func (d *postgresDriver) refusedContent(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	class := pgErr.Code[:min(2, len(pgErr.Code))]
+	return class == "22" || class == "23" || class == "54"
 }
 
 func (d *postgresDriver) ping(ctx context.Context) error {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -185,13 +186,16 @@ func TestPayloadIsStoredAsJSONB(t *testing.T) {
 	}
 }
 
+// sendFunc is the type of postgresDriver.send.
+type sendFunc = func(context.Context, *pgx.Conn, *rowBuffer, batchToken, *batchToken) (sent, error)
+
 // cutOff returns a send function for postgresDriver that simulates a
 // connection lost in the round trip that carries COMMIT: it first runs before
 // on the connection (which may commit, roll back or do nothing) and then
 // reports failure with err.
-func cutOff(before func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) error, err error) func(context.Context, *pgx.Conn, *rowBuffer) (sent, error) {
-	return func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) (sent, error) {
-		if berr := before(ctx, conn, rows); berr != nil {
+func cutOff(before func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer, token batchToken) error, err error) sendFunc {
+	return func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer, token batchToken, _ *batchToken) (sent, error) {
+		if berr := before(ctx, conn, rows, token); berr != nil {
 			return sent{}, berr
 		}
 		return sent{}, err
@@ -211,14 +215,21 @@ func (claimsSafeToRetry) SafeToRetry() bool { return true }
 // retry one that did not.
 func TestCommitCutOff(t *testing.T) {
 	lost := fmt.Errorf("simulated connection loss: %w", io.ErrUnexpectedEOF)
-	everything := func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) error {
-		_, err := sendBatch(ctx, conn, rows)
+	everything := func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer, token batchToken) error {
+		_, err := sendBatch(ctx, conn, rows, token, nil)
 		return err
 	}
-	insertThen := func(sql string) func(context.Context, *pgx.Conn, *rowBuffer) error {
-		return func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) error {
+	// insertThen writes the rows (and the token, if withToken) into the open
+	// transaction, then runs sql ("": nothing, the transaction stays open).
+	insertThen := func(withToken bool, sql string) func(context.Context, *pgx.Conn, *rowBuffer, batchToken) error {
+		return func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer, token batchToken) error {
 			if _, err := conn.Exec(ctx, postgresInsertSQL, rows.kinds, payloadSlices(rows)); err != nil {
 				return err
+			}
+			if withToken {
+				if _, err := conn.Exec(ctx, postgresTokenSQL, token.uuid()); err != nil {
+					return err
+				}
 			}
 			if sql == "" {
 				return nil
@@ -228,14 +239,16 @@ func TestCommitCutOff(t *testing.T) {
 		}
 	}
 	cases := map[string]struct {
-		send        func(context.Context, *pgx.Conn, *rowBuffer) (sent, error)
+		send        sendFunc
 		wantRetries int64
 	}{
 		"server committed":   {send: cutOff(everything, lost), wantRetries: 0},
-		"server rolled back": {send: cutOff(insertThen("ROLLBACK"), lost), wantRetries: 1},
+		"server rolled back": {send: cutOff(insertThen(true, "ROLLBACK"), lost), wantRetries: 1},
 		// COMMIT never arrived and the server still waits in the open
-		// transaction: the writer must end that session to learn the outcome.
-		"server still waiting": {send: cutOff(insertThen(""), lost), wantRetries: 1},
+		// transaction, before (or after) it wrote the token: the writer must
+		// settle the outcome (after the token: end that session) and retry.
+		"server still waiting, rows written":           {send: cutOff(insertThen(false, ""), lost), wantRetries: 1},
+		"server still waiting, rows and token written": {send: cutOff(insertThen(true, ""), lost), wantRetries: 1},
 		// pgx reports "conn closed", a lock error that claims to be safe to
 		// retry, from a read after COMMIT was sent: it must not be believed.
 		"server committed, error claims safe to retry": {send: cutOff(everything, claimsSafeToRetry{}), wantRetries: 0},
@@ -251,12 +264,16 @@ func TestCommitCutOff(t *testing.T) {
 			db := openTestDB(t)
 			pg := db.drv.(*postgresDriver)
 			calls := 0
-			pg.send = func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer) (sent, error) {
+			pg.send = func(ctx context.Context, conn *pgx.Conn, rows *rowBuffer, token batchToken, prune *batchToken) (sent, error) {
 				calls++ // only the flusher goroutine sends
 				if calls == 1 {
-					return tc.send(ctx, conn, rows)
+					res, err := tc.send(ctx, conn, rows, token, prune)
+					// The connection is lost to the writer; a transaction
+					// left open on it stays open on the server, as when
+					// COMMIT never reached it.
+					return res, err
 				}
-				return sendBatch(ctx, conn, rows)
+				return sendBatch(ctx, conn, rows, token, prune)
 			}
 			w := NewBatchWriter(db, BatchConfig{})
 			defer closeWriter(t, w)
@@ -271,6 +288,63 @@ func TestCommitCutOff(t *testing.T) {
 				t.Fatalf("Stats = %+v, want %d retries", st, tc.wantRetries)
 			}
 		})
+	}
+}
+
+// TestSettledOutcomeSurvivesAServerThatForgetsTransactions checks the
+// property that transaction ids lack: a batch that never committed cannot be
+// reported as committed because another transaction committed meanwhile (after
+// a crash, the server hands out ids again that never reached its log).
+func TestSettledOutcomeSurvivesAServerThatForgetsTransactions(t *testing.T) {
+	db := openTestDB(t)
+	pg := db.drv.(*postgresDriver)
+	ctx := context.Background()
+	token := newBatchToken(time.Now())
+	// Other sessions commit many transactions, as after a restart.
+	for range 50 {
+		if _, err := pg.pool.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := pg.resolveCommit(ctx, token, 0, io.ErrUnexpectedEOF)
+	if err == nil || errors.Is(err, ErrOutcomeUnknown) {
+		t.Fatalf("resolveCommit of a batch that never committed = %v, want a definite not-committed error", err)
+	}
+	// Settled for good: the batch's own INSERT of its token now fails.
+	if _, err := pg.pool.Exec(ctx, postgresTokenSQL, token.uuid()); err == nil {
+		t.Fatal("the token of a settled batch could still be written: a late COMMIT would store it")
+	}
+	// A second look gives the same answer.
+	if err := pg.resolveCommit(ctx, token, 0, io.ErrUnexpectedEOF); err == nil {
+		t.Fatal("second resolveCommit reports the settled batch as committed")
+	}
+}
+
+// TestOldTokensArePruned: tokens older than tokenRetention are deleted by the
+// prune that rides along with a batch; newer ones stay.
+func TestOldTokensArePruned(t *testing.T) {
+	db := openTestDB(t)
+	pg := db.drv.(*postgresDriver)
+	ctx := context.Background()
+	old, fresh := newBatchToken(time.Now().Add(-2*tokenRetention)), newBatchToken(time.Now())
+	for _, tok := range []batchToken{old, fresh} {
+		if _, err := pg.pool.Exec(ctx, postgresTokenSQL, tok.uuid()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pg.sincePrune = pruneEvery // the next batch prunes
+	w := NewBatchWriter(db, BatchConfig{})
+	if err := w.Write(ctx, events(1, "prune")); err != nil {
+		t.Fatal(err)
+	}
+	closeWriter(t, w)
+	var oldLeft, freshLeft bool
+	if err := pg.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM event_batches WHERE token = $1),
+		EXISTS (SELECT 1 FROM event_batches WHERE token = $2)`, old.uuid(), fresh.uuid()).Scan(&oldLeft, &freshLeft); err != nil {
+		t.Fatal(err)
+	}
+	if oldLeft || !freshLeft {
+		t.Fatalf("after a prune: old token kept %v, fresh token kept %v; want false, true", oldLeft, freshLeft)
 	}
 }
 
@@ -307,16 +381,87 @@ func TestPostgresTransientClassification(t *testing.T) {
 		&pgconn.PgError{Code: "40P01"}:                                true,
 		&pgconn.PgError{Code: "08006"}:                                true,
 		&pgconn.PgError{Code: "57P01"}:                                true,
+		&pgconn.PgError{Code: "57P02"}:                                true,
+		&pgconn.PgError{Code: "57P03"}:                                true,
+		&pgconn.PgError{Code: "57014"}:                                true, // statement_timeout, pg_cancel_backend
+		&pgconn.PgError{Code: "25006"}:                                true, // read-only during a failover
+		&pgconn.PgError{Code: "53100"}:                                true, // disk full
+		&pgconn.PgError{Code: "53300"}:                                true,
+		&pgconn.PgError{Code: "22P02"}:                                false,
 		&pgconn.PgError{Code: "23505"}:                                false,
 		&pgconn.PgError{Code: "42P01"}:                                false,
 		fmt.Errorf("copy: %w", io.ErrUnexpectedEOF):                   true,
 		&net.OpError{Op: "read", Err: errors.New("connection reset")}: true,
 		fmt.Errorf("%w: %w", ErrOutcomeUnknown, io.ErrUnexpectedEOF):  false,
-		errors.New("plain"):                                           false,
+		// pgx's error for a connection the server ended while it sat in the pool.
+		fmt.Errorf("%w: begin: %w", errNotBegun, errors.New("failed to deallocate cached statement(s): conn closed")): true,
+		errors.New("plain"): false,
 	}
 	for err, want := range cases {
 		if got := d.transient(err); got != want {
 			t.Errorf("transient(%v) = %v, want %v", err, got, want)
 		}
+	}
+}
+
+func TestPostgresContentClassification(t *testing.T) {
+	d := &postgresDriver{}
+	cases := map[error]bool{
+		&pgconn.PgError{Code: "22P02"}:              true, // invalid input syntax (jsonb)
+		&pgconn.PgError{Code: "22003"}:              true, // numeric value out of range
+		&pgconn.PgError{Code: "22021"}:              true, // character not in repertoire
+		&pgconn.PgError{Code: "23514"}:              true, // a CHECK constraint
+		&pgconn.PgError{Code: "54000"}:              true, // a size limit
+		&pgconn.PgError{Code: "57014"}:              false,
+		&pgconn.PgError{Code: "42P01"}:              false, // undefined table: permanent
+		fmt.Errorf("x: %w", io.ErrUnexpectedEOF):    false,
+		fmt.Errorf("insert: %w", &pgconn.PgError{}): false,
+	}
+	for err, want := range cases {
+		if got := d.refusedContent(err); got != want {
+			t.Errorf("refusedContent(%v) = %v, want %v", err, got, want)
+		}
+	}
+}
+
+// TestPostgresRefusedPayloadFailsAlone: a payload that jsonb refuses but
+// slipped past validation (the defence in depth behind it) fails its own call
+// with ErrRefused, and the calls that shared its batch commit.
+func TestPostgresRefusedPayloadFailsAlone(t *testing.T) {
+	db := openTestDB(t)
+	fake := &fakeDriver{inner: db.drv, gate: make(chan struct{})}
+	w := newBatchWriter(fake, BatchConfig{})
+	defer closeWriter(t, w)
+	ctx := context.Background()
+
+	first := make(chan error, 1)
+	go func() { first <- w.Write(ctx, events(1, "first")) }()
+	waitFor(func() bool { return fake.callCount() == 1 }) // the flusher waits at the gate
+
+	// Queued directly: Write's validation would refuse it before the database sees it.
+	poison, err := w.enqueue(ctx, []Event{{Kind: "poison", Payload: json.RawMessage(`{"s":"\ud800"}`)}}, 64, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := make(chan error, 4)
+	for i := range 4 {
+		go func() { good <- w.Write(ctx, events(3, "good"+strconv.Itoa(i))) }()
+	}
+	waitFor(func() bool { return w.Stats().Pending == 1+1+4*3 })
+	close(fake.gate)
+	<-poison.done
+	if !errors.Is(poison.err, ErrRefused) {
+		t.Fatalf("the call jsonb refuses got %v, want ErrRefused", poison.err)
+	}
+	for range 4 {
+		if err := <-good; err != nil {
+			t.Fatalf("a call that shared the refused call's batch: %v, want committed", err)
+		}
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if got := countEvents(t, db); got != 1+4*3 {
+		t.Fatalf("table holds %d rows, want %d", got, 1+4*3)
 	}
 }

@@ -305,14 +305,20 @@ func (d *sqliteDriver) applyMigration(ctx context.Context, m migration) (applied
 	return true, nil
 }
 
-// insertBatch writes rows in one transaction: a single row as one
-// autocommitted INSERT (SQLite makes every statement its own transaction, so
-// an explicit BEGIN and COMMIT would only add two statements), more rows in
-// one IMMEDIATE transaction of multi-row INSERTs. If Commit fails,
-// modernc.org/sqlite rolls the transaction back, so an error always means
-// nothing was stored and there is no outcome to resolve.
+// insertBatch writes rows in one IMMEDIATE transaction of multi-row INSERTs,
+// a single row included. An autocommitted INSERT would save two statements,
+// but its result is not the truth: modernc.org/sqlite returns the context's
+// error when the context ends during the call, even after the row committed
+// (during the fsync, say), and the writer would then store it twice. Here
+// the context can interrupt BEGIN (waiting for another connection's lock) and
+// the INSERTs, which a ROLLBACK undoes, but not COMMIT: database/sql commits
+// without a context once it has decided to, and reports what the driver
+// reports. So an error always means that nothing was stored, and there is no
+// outcome to resolve.
 func (d *sqliteDriver) insertBatch(ctx context.Context, rows *rowBuffer, _ context.Context) error {
-	return d.insertTx(ctx, rows)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.insertInTx(ctx, rows)
 }
 
 // release does nothing: insertBatch keeps nothing between batches.
@@ -321,9 +327,10 @@ func (d *sqliteDriver) release() {}
 // resolve returns err: insertBatch never leaves an outcome unknown.
 func (d *sqliteDriver) resolve(_ context.Context, err error) error { return err }
 
-// insertTx is insertBatch: for SQLite the batch writer's transaction and the
-// one of a handler without a batch writer are the same.
-func (d *sqliteDriver) insertTx(ctx context.Context, rows *rowBuffer) (err error) {
+// insertTx writes rows the way a handler without a batch writer does: one
+// row as one autocommitted INSERT, more in one transaction. It is the
+// baseline of the benchmarks.
+func (d *sqliteDriver) insertTx(ctx context.Context, rows *rowBuffer) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if rows.len() == 1 {
@@ -332,6 +339,11 @@ func (d *sqliteDriver) insertTx(ctx context.Context, rows *rowBuffer) (err error
 		}
 		return nil
 	}
+	return d.insertInTx(ctx, rows)
+}
+
+// insertInTx writes rows in one IMMEDIATE transaction. Callers hold d.mu.
+func (d *sqliteDriver) insertInTx(ctx context.Context, rows *rowBuffer) (err error) {
 	tx, err := d.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -376,18 +388,40 @@ func (d *sqliteDriver) insertChunks(ctx context.Context, tx *sql.Tx, k int, rows
 	return i, nil
 }
 
-// transient reports SQLITE_BUSY and SQLITE_LOCKED (with their extended codes):
-// another connection held the lock for longer than busy_timeout.
+// transient reports the failures that time can cure, after which nothing was
+// stored: another connection held the lock for longer than busy_timeout
+// (SQLITE_BUSY, SQLITE_LOCKED), the disk is full (SQLITE_FULL: freeing space
+// cures it at once), an I/O error (SQLITE_IOERR), or memory ran out
+// (SQLITE_NOMEM). SQLite rolls back what such an error interrupted, and
+// insertBatch rolls back the rest.
 func (d *sqliteDriver) transient(err error) bool {
-	var se *sqlite.Error
-	if !errors.As(err, &se) {
-		return false
-	}
-	switch se.Code() & 0xff { // the primary result code is the low byte
-	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+	switch sqliteCode(err) {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL,
+		sqlite3.SQLITE_IOERR, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_PROTOCOL:
 		return true
 	}
 	return false
+}
+
+// refusedContent reports whether SQLite refused a row for its content: a
+// constraint (a CHECK or NOT NULL a later migration adds), a value too big, or
+// a type mismatch.
+func (d *sqliteDriver) refusedContent(err error) bool {
+	switch sqliteCode(err) {
+	case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH:
+		return true
+	}
+	return false
+}
+
+// sqliteCode returns the primary result code of err (the low byte of the
+// extended code), or -1 if err is not a SQLite error.
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return -1
+	}
+	return se.Code() & 0xff
 }
 
 func (d *sqliteDriver) ping(ctx context.Context) error {

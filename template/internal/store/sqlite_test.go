@@ -6,9 +6,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // openTestDB opens a fresh SQLite database in the test's temporary directory
@@ -249,5 +253,54 @@ func TestTransientClassification(t *testing.T) {
 		if d.transient(err) {
 			t.Errorf("transient(%v) = true, want false", err)
 		}
+	}
+}
+
+// TestDiskFullIsTransient: a full disk (SQLITE_FULL, played here by
+// max_page_count) is retried while the callers wait and ends, for them, as
+// ErrUnavailable (503), never as a permanent failure; once space is free
+// again the next write commits.
+func TestDiskFullIsTransient(t *testing.T) {
+	db := openTestDBAt(t, "file:"+filepath.Join(t.TempDir(), "full.db")+"?_pragma=max_page_count(64)")
+	w := NewBatchWriter(db, BatchConfig{})
+	defer closeWriter(t, w)
+	pad := strings.Repeat("x", 4000)
+	write := func(i int) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		evs := events(8, strconv.Itoa(i)+pad)
+		return w.Write(ctx, evs)
+	}
+	var err error
+	for i := 0; err == nil && i < 100; i++ {
+		err = write(i)
+	}
+	if !errors.Is(err, ErrUnavailable) || sqliteCode(err) != sqlite3.SQLITE_FULL {
+		t.Fatalf("Write to a full database = %v, want ErrUnavailable wrapping SQLITE_FULL", err)
+	}
+	if st := w.Stats(); st.Failures != 0 || st.Retries == 0 {
+		t.Fatalf("Stats = %+v, want retries and no permanent failure", st)
+	}
+	// Free space: the writer's one connection may grow the file again.
+	if _, err := db.drv.(*sqliteDriver).write.ExecContext(context.Background(), "PRAGMA max_page_count = 1000000"); err != nil {
+		t.Fatal(err)
+	}
+	if err := write(1000); err != nil {
+		t.Fatalf("Write once space is free again: %v", err)
+	}
+}
+
+// TestContentRefusalClassification: SQLite's constraint errors are refusals
+// of a row's content; locks, a full disk and I/O errors are transient.
+func TestContentRefusalClassification(t *testing.T) {
+	db := openTestDB(t)
+	d := db.drv.(*sqliteDriver)
+	_, err := d.write.ExecContext(context.Background(), `INSERT INTO events (kind, payload) VALUES (NULL, '{}')`)
+	if err == nil {
+		t.Fatal("a NULL kind was stored")
+	}
+	if !d.refusedContent(err) || d.transient(err) {
+		t.Fatalf("NOT NULL violation %v: refusedContent %v, transient %v; want true, false",
+			err, d.refusedContent(err), d.transient(err))
 	}
 }

@@ -12,14 +12,12 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"unicode/utf8"
 )
 
 // Sentinel errors returned by the batch writer. Compare with errors.Is.
@@ -41,6 +39,13 @@ var (
 	// was in flight and the commit status could not be determined afterwards.
 	// The events may or may not be stored; the caller must not assume either.
 	ErrOutcomeUnknown = errors.New("store: commit outcome unknown")
+	// ErrRefused means the database refused the content of the call's events
+	// (PostgreSQL: a data exception, an integrity constraint or a size limit;
+	// SQLite: a constraint): the same events would fail again. The writer
+	// found them out by splitting the batch they shared with other calls, so
+	// those others committed. Nothing of this call was stored; the caller must
+	// change the events (an HTTP handler answers 422).
+	ErrRefused = errors.New("store: events refused by the database")
 	// ErrUnavailable means the database did not commit the events before the
 	// caller's context ended: it did not answer, or kept failing with errors
 	// worth retrying (a restart, a lost connection, a held lock). The error
@@ -88,6 +93,10 @@ type driver interface {
 	// transient reports whether err is worth retrying: the transaction did
 	// not commit and the same batch may succeed a moment later.
 	transient(err error) bool
+	// refusedContent reports whether the database refused err's transaction
+	// for the content of a row: it did not commit, the same rows would fail
+	// again, and a batch without them may succeed.
+	refusedContent(err error) bool
 	ping(ctx context.Context) error
 	countEvents(ctx context.Context) (int64, error)
 	close() error
@@ -159,56 +168,6 @@ func (db *DB) Close() error {
 
 // jsonNull is what an event with an empty Payload stores.
 const jsonNull = "null"
-
-// validateEvents checks every event before any of them is queued, so that one
-// malformed event is refused on its own instead of failing the whole batch it
-// would share with other callers' events.
-func validateEvents(events []Event) error {
-	for i, e := range events {
-		switch {
-		case e.Kind == "":
-			return fmt.Errorf("%w: event %d: empty kind", ErrInvalidEvent, i)
-		case !utf8.ValidString(e.Kind) || strings.IndexByte(e.Kind, 0) >= 0:
-			// PostgreSQL text cannot hold NUL bytes or invalid UTF-8.
-			return fmt.Errorf("%w: event %d: kind is not valid UTF-8 text", ErrInvalidEvent, i)
-		case len(e.Payload) == 0:
-			continue
-		case !utf8.Valid(e.Payload) || !json.Valid(e.Payload):
-			return fmt.Errorf("%w: event %d: payload is not valid JSON", ErrInvalidEvent, i)
-		case containsNUL(e.Payload):
-			// PostgreSQL jsonb rejects the NUL character; refuse it everywhere
-			// so that both databases accept the same events.
-			return fmt.Errorf(`%w: event %d: payload contains \u0000 (NUL)`, ErrInvalidEvent, i)
-		}
-	}
-	return nil
-}
-
-// nulEscape is the only way valid JSON can carry a NUL character (a raw
-// control character is not valid JSON, and the hex digits have no case).
-const nulEscape = `\u0000`
-
-// containsNUL reports whether a string (or key) of the valid JSON value
-// payload decodes to text holding a NUL character. The byte sequence \u0000
-// alone does not prove it: in "C:\\u0000" the backslash is escaped and the
-// text is C:\u0000. So a payload with that sequence is decoded, and its
-// decoded strings are checked; the common payload without it is not decoded.
-func containsNUL(payload []byte) bool {
-	if !bytes.Contains(payload, []byte(nulEscape)) {
-		return false
-	}
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			// io.EOF at the end; nothing else, since payload is valid JSON.
-			return false
-		}
-		if s, ok := tok.(string); ok && strings.IndexByte(s, 0) >= 0 {
-			return true
-		}
-	}
-}
 
 // rowBuffer holds the rows of one batch. Payload bytes are copied into one
 // shared byte slice, so a caller may reuse its buffers as soon as its call
