@@ -6,6 +6,8 @@ kept, and a file the repository already has with other content is never overwrit
 left as a conflict (inline markers, `--conflict inline`) or with the template's version beside
 it as `<file>.rej` (`--conflict rej`). The answers file records the template source and
 version, so that `update` works from then on. Without conflicts the branch gets one commit.
+go.mod and go.sum are merged instead (never conflict markers: `go build` must work), and the
+repository's own entry point and routes are handed over in ADOPTING.md (see _adopt_handover).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ._adopt_gomod import merge_go_mod, merge_go_sum
+from ._adopt_handover import HANDOVER_FILE, Handover, find_handover
 from ._constants import ANSWERS_FILE
 from ._copier_errors import copier_errors_translated
 from ._copier_session import copier_reading_cache
@@ -41,6 +45,8 @@ from .errors import (
 
 _MODULE_LINE = re.compile(r"^module\s+(\S+)", re.MULTILINE)
 ADOPT_LABELS = ("before adopting", "after adopting")
+# Files merged rather than left with conflicts: markers in them would stop every `go` command.
+_MERGED = {"go.mod": merge_go_mod, "go.sum": merge_go_sum}
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,10 @@ class AdoptResult:
     added_files: list[str] = field(default_factory=list)
     identical_files: list[str] = field(default_factory=list)
     conflicted_files: list[str] = field(default_factory=list)
+    merged_files: list[str] = field(default_factory=list)  # go.mod, go.sum: both sides kept
     commit: str | None = None  # the adoption commit; None while conflicts remain
+    handover: Handover | None = None  # the repository's own program and routes, to port
+    handover_file: str | None = None  # where the hand-over note was written (ADOPTING.md)
 
     @property
     def has_conflicts(self) -> bool:
@@ -121,13 +130,18 @@ def _rejected(relative: str, ours: bytes, theirs: bytes) -> bytes:
     return "".join(diff).encode()
 
 
-def _lay_over(
-    rendered: Path, project: Path, conflict: Literal["inline", "rej"]
-) -> tuple[list[str], list[str], list[str]]:
-    """Copy the rendered template into the project; return added, identical, conflicted."""
-    added: list[str] = []
-    identical: list[str] = []
-    conflicted: list[str] = []
+@dataclass
+class _Laid:
+    added: list[str] = field(default_factory=list)
+    identical: list[str] = field(default_factory=list)
+    conflicted: list[str] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)
+
+
+def _lay_over(rendered: Path, project: Path, conflict: Literal["inline", "rej"]) -> _Laid:
+    """Copy the rendered template into the project; say what happened to each file."""
+    laid = _Laid()
+    added, identical, conflicted = laid.added, laid.identical, laid.conflicted
     for relative in _files_of(rendered):
         theirs, ours = rendered / relative, project / relative
         if not ours.exists():
@@ -136,8 +150,12 @@ def _lay_over(
             added.append(relative)
             continue
         our_bytes, their_bytes = ours.read_bytes(), theirs.read_bytes()
+        merge = _MERGED.get(relative)
         if our_bytes == their_bytes:
             identical.append(relative)
+        elif merge is not None and _is_text(our_bytes) and _is_text(their_bytes):
+            ours.write_text(merge(our_bytes.decode(), their_bytes.decode()), encoding="utf-8")
+            laid.merged.append(relative)
         elif conflict == "inline" and _is_text(our_bytes) and _is_text(their_bytes):
             ours.write_bytes(_inline_conflict(ours, theirs))
             conflicted.append(relative)
@@ -145,7 +163,23 @@ def _lay_over(
             rejected = project / f"{relative}.rej"
             rejected.write_bytes(_rejected(relative, our_bytes, their_bytes))
             conflicted.append(f"{relative}.rej")
-    return added, identical, conflicted
+    return laid
+
+
+def _tracked_files(project: Path) -> list[str]:
+    """The repository's own files (tracked at HEAD), relative to `project`."""
+    listing = run_git("ls-files", "-z", "--", ".", cwd=project)
+    return [name for name in listing.split("\0") if name]
+
+
+def _hand_over(project: Path, handover: Handover, added: list[str]) -> str | None:
+    """Write the hand-over note into the repository; its name, or None when not written."""
+    note = project / HANDOVER_FILE
+    if not handover.needed or note.exists():
+        return None
+    note.write_text(handover.note(), encoding="utf-8")
+    added.append(HANDOVER_FILE)
+    return HANDOVER_FILE
 
 
 def adopt_service(
@@ -164,9 +198,12 @@ def adopt_service(
     go.mod's module. The template (newest version, or `vcs_ref`) is rendered aside, then, on
     a new branch `template/<version>`: files the repository lacks are added; a file it has
     with other content is kept and reported — with conflict markers (`inline`) or with the
-    template's change beside it as `<file>.rej` (`rej`). The answers file records the source
-    and version, so `update` works afterwards. Without conflicts the branch gets a commit;
-    with conflicts, resolve them and commit.
+    template's change beside it as `<file>.rej` (`rej`) — but go.mod and go.sum, which are
+    merged (the repository's plus what the template needs), so `go build` keeps working. The
+    repository's own entry point and routes stay; `handover` lists them and where the
+    template registers routes (`addRoutes`), also written to ADOPTING.md. The answers file
+    records the source and version, so `update` works afterwards. Without conflicts the
+    branch gets a commit; with conflicts, resolve them and commit.
     """
     import copier  # noqa: PLC0415 (lazy: importing Copier takes about a second)
 
@@ -196,25 +233,34 @@ def adopt_service(
                 source.recorded, rendered, data=answers, user_defaults=org.user_defaults,
                 defaults=True, vcs_ref=ref, quiet=True, overwrite=True, unsafe=False,
             )  # fmt: skip
+        # Read before the template's files are laid over the repository's (markers and all).
+        name = str(answers.get("project_name") or project.name)
+        handover = find_handover(
+            project, _tracked_files(project), rendered, _files_of(rendered), name
+        )
         try:
             run_git("switch", "--quiet", "--create", branch, cwd=project)
         except GitCommandError as error:
             raise BranchNotCreatedError(branch=branch, detail=str(error)) from error
-        added, identical, conflicted = _lay_over(rendered, project, conflict)
+        laid = _lay_over(rendered, project, conflict)
+    handover_file = _hand_over(project, handover, laid.added)
     progress.note(
-        f"On branch {branch}: {len(added)} file(s) added, {len(identical)} identical, "
-        f"{len(conflicted)} left for review"
+        f"On branch {branch}: {len(laid.added)} file(s) added, {len(laid.identical)} identical, "
+        f"{len(laid.merged)} merged, {len(laid.conflicted)} left for review"
     )
     commit = None
-    if not conflicted:
+    if not laid.conflicted:
         commit = commit_files(project, ["."], f"Adopt the goperf-scaffold template {ref}")
     return AdoptResult(
         path=project,
         branch=branch,
         template_source=source.recorded,
         template_version=ref,
-        added_files=added,
-        identical_files=identical,
-        conflicted_files=conflicted,
+        added_files=laid.added,
+        identical_files=laid.identical,
+        conflicted_files=laid.conflicted,
+        merged_files=laid.merged,
         commit=commit,
+        handover=handover if handover.needed else None,
+        handover_file=handover_file,
     )

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from ._project import read_recorded_project
-from ._source import source_for_project
+from ._package import installed_version
+from ._project import RecordedProject, read_recorded_project
+from ._source import TemplateSource, source_for_project
 from ._versions import releases
+from .errors import ProjectNewerThanInstallationError, VersionNotOfferedError
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,25 @@ class CheckResult:
         }
 
 
+def _refuse_a_newer_project(source: TemplateSource, recorded: RecordedProject) -> None:
+    """Refuse a project on a version newer than every one the source offers, which `update`
+    and `diff` refuse too (they need that version): not "up to date" but version skew — an
+    older installation (a stale CI image) than the one that last generated or updated it.
+    """
+    offered = source.versions()
+    if not offered or recorded.version in offered or recorded.version < max(offered):
+        return
+    if source.is_package:
+        raise ProjectNewerThanInstallationError(
+            commit=recorded.commit, installed=installed_version(), location=source.location
+        )
+    raise VersionNotOfferedError(
+        commit=recorded.commit,
+        source=source.recorded,
+        offered=[str(version) for version in sorted(offered)],
+    )
+
+
 def check_service(path: str | os.PathLike[str] = ".") -> CheckResult:
     """Tell whether the project at PATH is behind its template.
 
@@ -45,7 +66,9 @@ def check_service(path: str | os.PathLike[str] = ".") -> CheckResult:
     the package's own template URL offers what this installation carries (upgrading the
     package brings new versions); any other source is fetched first (offline: the cache
     answers, with a note). Pre-releases are ignored, as Copier does. Read-only: a source
-    recorded by 0.1.0 is checked against where `update` will re-point it.
+    recorded by 0.1.0 is checked against where `update` will re-point it. A project on a
+    version newer than every one the source offers is refused (TemplateSourceError): with the
+    package's own source, this installation is older than the one that made the project.
     """
     recorded = read_recorded_project(path)
     source = source_for_project(recorded.src_path, commit=recorded.commit)
@@ -55,6 +78,7 @@ def check_service(path: str | os.PathLike[str] = ".") -> CheckResult:
             f"note: the answers file records {source.replaces}; `goperf-scaffold update` "
             f"re-points it to {source.recorded}"
         )
+    _refuse_a_newer_project(source, recorded)
     available = releases(source.versions())
     latest: Version | None = max(available, default=None)
     return CheckResult(

@@ -8,10 +8,10 @@ import sys
 from ._adopt import adopt_service
 from ._cli_common import OneLineErrorParser, add_data_option, print_error, verb_parser, write_json
 from ._data_args import parse_data_items
-from ._fleet_report import status_table, update_line, update_summary
+from ._fleet_report import status_summary, status_table, update_line, update_summary
 from ._fleet_status import fleet_status
 from ._fleet_update import RepoUpdate, fleet_update
-from .errors import ExitCode, FleetIncompleteError, FleetUnreadableError
+from .errors import ExitCode, FleetIncompleteError
 
 
 def _run_fleet_status(args: argparse.Namespace) -> int:
@@ -20,9 +20,9 @@ def _run_fleet_status(args: argparse.Namespace) -> int:
         write_json({"repositories": [row.as_dict() for row in rows]})
     else:
         sys.stdout.write(status_table(rows))
-    unreadable = [row.project for row in rows if row.error is not None]
-    if unreadable:
-        raise FleetUnreadableError(projects=unreadable)
+    summary = status_summary(rows)
+    if summary is not None:
+        raise FleetIncompleteError(summary)
     return ExitCode.UPDATE_AVAILABLE if any(row.behind_by for row in rows) else ExitCode.OK
 
 
@@ -32,7 +32,15 @@ def _run_fleet_update(args: argparse.Namespace) -> int:
             sys.stdout.write(update_line(repo))
             sys.stdout.flush()
 
-    report = fleet_update(args.paths, to=args.to, jobs=args.jobs, trust=args.trust, on_result=show)
+    report = fleet_update(
+        args.paths,
+        to=args.to,
+        jobs=args.jobs,
+        trust=args.trust,
+        refresh=args.refresh,
+        push=args.push,
+        on_result=show,
+    )
     if args.json:
         write_json(
             {
@@ -62,8 +70,12 @@ def _run_adopt(args: argparse.Namespace) -> int:
     )
     for name in result.added_files:
         sys.stdout.write(f"  A {name}\n")
+    for name in result.merged_files:
+        sys.stdout.write(f"  M {name} (yours, with what the template needs)\n")
     for name in result.conflicted_files:
         sys.stdout.write(f"  C {name}\n")
+    if result.handover is not None:
+        sys.stdout.write(f"{result.handover.summary(result.handover_file)}\n")
     if result.has_conflicts:
         print_error(
             f"files differ from the template: {', '.join(result.conflicted_files)}; review "
@@ -93,7 +105,19 @@ def add_fleet_parser(commands: argparse._SubParsersAction[OneLineErrorParser]) -
     update = verb_parser(actions, "fleet update")
     update.add_argument("paths", metavar="PATH", nargs="+", help=paths_help)
     update.add_argument("--to", metavar="VERSION", help="template version (default: newest)")
-    update.add_argument("--jobs", type=int, default=1, metavar="N", help="repositories at once")
+    update.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="repositories at once (default: 1)"
+    )
+    update.add_argument(
+        "--refresh",
+        action="store_true",
+        help="rebuild a template/<version> branch that already exists (default: skip it)",
+    )
+    update.add_argument(
+        "--push",
+        metavar="REMOTE",
+        help="push each new branch to REMOTE (a remote name or URL), for a pull request",
+    )
     update.add_argument(
         "--trust", action="store_true", help="allow migrations of a template other than ours"
     )

@@ -46,8 +46,9 @@ VERBS: dict[str, VerbHelp] = {
         "tell whether a project is behind its template",
         "Tell whether the project at PATH (default: the current folder) is behind the newest "
         "template version its source offers: exit code 0 when it is up to date, 10 when an "
-        "update is available. Nothing is written. --json prints one JSON document on stdout, "
-        "errors included.",
+        "update is available, 5 when the project is on a newer template than this installation "
+        "offers (upgrade goperf-scaffold). Nothing is written. --json prints one JSON document "
+        "on stdout, errors included.",
     ),
     "diff": VerbHelp(
         "show how template-managed files differ from the template",
@@ -79,9 +80,11 @@ VERBS: dict[str, VerbHelp] = {
         "update every repository on a branch of its own, built and tested",
         "For each PATH: update to the newest template version (or --to) in a temporary git "
         "worktree, run go build ./... and go test ./..., commit, and create the local branch "
-        "template/<version> — never on the current branch, never pushed. Each repository is "
-        "reported as updated, already current, conflicts, build or test failed, or skipped "
-        "(uncommitted changes); one failure never stops the others (exit code 12 when any "
+        "template/<version> — never on the current branch; pushed only with --push REMOTE, "
+        "rebuilt only with --refresh. Each repository is reported as updated, already "
+        "current, conflicts (with the commands that resolve them), build or test failed, "
+        "skipped (uncommitted changes, existing branch), not pushed or error (also a PATH "
+        "that is missing); one failure never stops the others (exit code 12 when any "
         "repository was not updated). Ctrl-C leaves every repository as it was or with its "
         "complete branch.",
     ),
@@ -91,7 +94,9 @@ VERBS: dict[str, VerbHelp] = {
         "the template source so that `update` works from then on, and add the template's files "
         "on a new branch. Files of the repository that differ from the template's are never "
         "overwritten silently: they are left for review as conflicts (or .rej files with "
-        "--conflict rej; exit code 9).",
+        "--conflict rej; exit code 9); go.mod and go.sum are merged so that go build works. "
+        "The repository's own entry point stays; its routes to port and where addRoutes is "
+        "are printed and written to ADOPTING.md.",
     ),
     "config": VerbHelp(
         "show or edit the organisation defaults `new` uses",

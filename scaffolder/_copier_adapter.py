@@ -8,19 +8,32 @@ that access here means a Copier upgrade that moves it breaks one small module.
 from __future__ import annotations
 
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Worker", "message_after_copy", "question_names", "team_owned_patterns"]
+__all__ = [
+    "Worker",
+    "message_after_copy",
+    "question_specs",
+    "team_owned_patterns",
+    "template_question_specs",
+]
 
 if TYPE_CHECKING:
     from copier._main import Worker
 
 
-def question_names(worker: Worker) -> tuple[set[str], list[str]]:
-    """Every question name of the template, and those a user is asked (not `when: false`)."""
-    questions = worker.template.questions_data
-    asked = [name for name, spec in questions.items() if spec.get("when") is not False]
-    return set(questions), sorted(asked)
+def question_specs(worker: Worker) -> dict[str, dict[str, Any]]:
+    """Each question of the template with its copier.yml entry (type, when, default, ...)."""
+    return {name: dict(spec) for name, spec in worker.template.questions_data.items()}
+
+
+def template_question_specs(src_path: str, vcs_ref: str | None) -> dict[str, dict[str, Any]]:
+    """The questions of the template at `src_path` and `vcs_ref`, read without rendering
+    anything (call it where Copier reads that source, e.g. in `copier_reading_cache`)."""
+    from copier._main import Worker  # noqa: PLC0415 (lazy: importing Copier takes a second)
+
+    with Worker(src_path=src_path, vcs_ref=vcs_ref, quiet=True) as worker:
+        return question_specs(worker)
 
 
 def message_after_copy(worker: Worker, dest: Path, answers_file: str) -> str | None:

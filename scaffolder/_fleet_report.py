@@ -86,12 +86,19 @@ def status_table(rows: Sequence[RepoStatus]) -> str:
 def update_line(repo: RepoUpdate) -> str:
     """One line (plus indented detail lines) saying what happened to a repository."""
     versions = f"{repo.from_version} -> {repo.to_version}" if repo.to_version else ""
-    if repo.outcome == "updated":
-        head = f"updated {versions} on branch {repo.branch} (go build, go test passed)"
+    if repo.outcome in {"updated", "not pushed"}:
+        rebuilt = f"; rebuilt, was {repo.replaced[:12]}" if repo.replaced else ""
+        head = f"updated {versions} on branch {repo.branch} (go build, go test passed{rebuilt})"
+        if repo.pushed_to:
+            head += f", pushed to {repo.pushed_to}"
+        if repo.outcome == "not pushed":
+            head += f", not pushed: {repo.detail}"
     elif repo.outcome == "already current":
         head = f"already current ({repo.from_version})"
     elif repo.outcome == "conflicts":
         head = f"conflicts ({versions}), left untouched: {', '.join(repo.conflicted_files)}"
+        if repo.resolve_with:
+            head += f"; to resolve them: {repo.resolve_with}"
     elif repo.outcome == "failed":
         head = f"build or test failed ({versions}), left untouched:"
     elif repo.outcome == "skipped":
@@ -104,6 +111,15 @@ def update_line(repo: RepoUpdate) -> str:
     if repo.outcome == "failed" and repo.detail:
         lines.extend(f"    {line}" for line in repo.detail.splitlines())
     return "\n".join(lines) + "\n"
+
+
+def status_summary(rows: Sequence[RepoStatus]) -> str | None:
+    """The one-line error for repositories that could not be read, or None when all were."""
+    unread = [row for row in rows if row.error is not None]
+    if not unread:
+        return None
+    listed = "; ".join(f"{row.project}: {row.error}" for row in unread)
+    return f"{len(unread)} of {len(rows)} repositories or paths could not be read ({listed})"
 
 
 def update_summary(repos: Sequence[RepoUpdate]) -> str | None:

@@ -13,7 +13,7 @@ from ._conflicts import open_conflicts
 from ._constants import ANSWERS_FILE
 from ._drift import diff_service
 from ._fetch import each_source_fetched_once
-from ._git import GitCommandError, run_git
+from ._git import GitCommandError, is_inside_git_worktree, run_git
 from ._project import read_recorded_project
 from .errors import (
     FleetPathNotAFolderError,
@@ -66,27 +66,61 @@ class RepoStatus:
         }
 
 
-def find_projects(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """Each PATH that is a generated project, and the generated projects one level below it."""
+@dataclass(frozen=True)
+class FleetEntry:
+    """A repository found under the PATHs, or a PATH that holds none (`problem` says why)."""
+
+    path: Path
+    name: str
+    problem: str | None = None
+
+
+def _path_problem(raw: str | os.PathLike[str], path: Path) -> str | None:
+    if not path.exists():
+        return "no such folder"
+    if not path.is_dir():
+        return str(FleetPathNotAFolderError(path=os.fspath(raw)))
+    return None
+
+
+def find_projects(paths: Sequence[str | os.PathLike[str]]) -> list[FleetEntry]:
+    """Each PATH that is a generated project, and the generated projects one level below it.
+
+    A PATH that is missing, not a folder or holds no generated project is an entry of its own
+    with the `problem`, named as given: one bad PATH never stops the others.
+    """
     if not paths:
         raise FleetPathsMissingError()
-    found: list[Path] = []
+    found: dict[Path, FleetEntry] = {}
     for raw in paths:
         path = Path(os.path.abspath(Path(raw).expanduser()))
-        if not path.is_dir():
-            raise FleetPathNotAFolderError(path=os.fspath(raw))
-        if (path / ANSWERS_FILE).is_file():
+        problem = _path_problem(raw, path)
+        if problem is None and (path / ANSWERS_FILE).is_file():
             candidates = [path]
-        else:
+        elif problem is None:
             candidates = sorted(
                 child
                 for child in path.iterdir()
                 if child.is_dir() and (child / ANSWERS_FILE).is_file()
             )
-        if not candidates:
-            raise FleetPathWithoutProjectsError(path=os.fspath(raw))
-        found.extend(candidate for candidate in candidates if candidate not in found)
-    return found
+            if not candidates:
+                problem = str(FleetPathWithoutProjectsError(path=os.fspath(raw)))
+        if problem is not None:
+            found.setdefault(path, FleetEntry(path, os.fspath(raw), problem))
+            continue
+        for candidate in candidates:
+            found.setdefault(candidate, FleetEntry(candidate, candidate.name))
+    return list(found.values())
+
+
+def not_a_repository(project: Path) -> str | None:
+    """Why `project` cannot be read or updated as a git repository, or None when it can."""
+    if not is_inside_git_worktree(project):
+        return (
+            "not in a git repository (fleet commands read and update git repositories: "
+            "`git init` and commit it first)"
+        )
+    return None
 
 
 def _drift_of(project: Path) -> tuple[list[str] | None, str | None]:
@@ -99,6 +133,9 @@ def _drift_of(project: Path) -> tuple[list[str] | None, str | None]:
 
 def _status_of(project: Path, *, drift: bool) -> RepoStatus:
     name = project.name
+    problem = not_a_repository(project)
+    if problem is not None:
+        return RepoStatus(project, name, error=problem)
     try:
         recorded = read_recorded_project(project)
         name = str(recorded.answers.get("project_name") or name)
@@ -136,8 +173,14 @@ def fleet_status(
     source offers, how many releases it is behind, uncommitted changes, open conflicts
     (markers or .rej files) and, with `drift`, the template-managed files that differ from the
     template at the recorded version (as `diff_service` finds them). Each source is fetched
-    once; read-only.
+    once; read-only. A PATH that is missing or holds no generated repository is a row with
+    its `error`, as is a repository that cannot be read.
     """
-    projects = find_projects(paths)
+    entries = find_projects(paths)
     with each_source_fetched_once():
-        return [_status_of(project, drift=drift) for project in projects]
+        return [
+            RepoStatus(entry.path, entry.name, error=entry.problem)
+            if entry.problem is not None
+            else _status_of(entry.path, drift=drift)
+            for entry in entries
+        ]

@@ -16,9 +16,10 @@ import yaml
 from hooks import StepOutcome, git_init_and_commit, go_mod_tidy, verify_build
 
 from ._constants import ANSWERS_FILE
-from ._copier_adapter import message_after_copy, question_names
+from ._copier_adapter import message_after_copy, question_specs
 from ._copier_errors import copier_errors_translated
 from ._copier_session import copier_reading_cache
+from ._data_args import checked_answers, refuse_answers_not_recorded
 from ._names import derive_project_name
 from ._org_config import org_defaults_for_new
 from ._progress import Progress, StreamProgress
@@ -34,7 +35,6 @@ from .errors import (
     InterruptedByUserError,
     OverwriteRefusedError,
     SourceOffersNoVersionError,
-    UnknownDataKeysError,
 )
 
 if TYPE_CHECKING:
@@ -238,12 +238,10 @@ def new_service(
     try:
         rendered = staging / destination.name  # same basename: Copier derives defaults from it
         worker = _render(source, rendered, answers, user_defaults, defaults=defaults, ref=ref)
-        every, asked = question_names(worker)
-        unknown = sorted(set(data or {}) - every)
-        if unknown:
-            # Name the questions a user answers; hidden computed values (`when: false`) stay
-            # accepted (org_module_prefix is one) but are not advertised.
-            raise UnknownDataKeysError(keys=unknown, questions=asked)
+        # Rendered in staging: a refused answer still leaves nothing behind.
+        questions = question_specs(worker)
+        checked_answers(data or {}, questions)
+        refuse_answers_not_recorded(data or {}, questions, _read_answers(rendered))
         generated = _files_under(rendered)
         overwritten = (
             _refuse_unconfirmed_overwrites(generated, destination, confirm_overwrite)

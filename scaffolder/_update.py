@@ -15,8 +15,10 @@ from packaging.version import InvalidVersion, Version
 from hooks import StepOutcome, go_mod_tidy, gofmt_check
 
 from ._conflicts import find_conflicts
+from ._copier_adapter import template_question_specs
 from ._copier_errors import copier_errors_translated
 from ._copier_session import copier_reading_cache
+from ._data_args import checked_answers
 from ._git import GitCommandError, git_available, is_inside_git_worktree, run_git
 from ._progress import Progress, StreamProgress
 from ._project import read_recorded_project
@@ -106,6 +108,17 @@ def _tidy_regenerating_go_sum(project: Path, conflicted: list[str]) -> StepOutco
     return outcome
 
 
+def _checked_update_data(
+    data: Mapping[str, Any] | None, source: TemplateSource, vcs_ref: str | None
+) -> dict[str, Any]:
+    """`--data` held to the questions of the version updated to, as `new` holds it: unknown
+    keys and non-boolean yes/no answers are refused before anything is written."""
+    if not data:
+        return {}
+    questions = template_question_specs(source.recorded, vcs_ref or source.newest())
+    return checked_answers(data, questions)
+
+
 def update_service(
     path: str | os.PathLike[str] = ".",
     *,
@@ -160,9 +173,10 @@ def update_service(
         copier_errors_translated(trust_hint=f"Re-run with --trust if you trust {source.recorded}."),
         copier_reading_cache(source.location, source.cache),
     ):
+        answers = _checked_update_data(data, source, vcs_ref)
         copier.run_update(
             project,
-            data=dict(data or {}),
+            data=answers,
             defaults=defaults,
             overwrite=True,
             conflict=conflict,

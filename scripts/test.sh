@@ -83,6 +83,20 @@ if ! actionlint -version 2>/dev/null | grep -q "${ACTIONLINT_VERSION#v}"; then
   GOTOOLCHAIN=local go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
 fi
 
+# In CI every tool a test needs must be here now, not found missing twenty minutes into the run
+# (the tests fail rather than skip in CI; this says it at once, all together).
+if [[ "${CI:-}" == "true" ]]; then
+  missing=()
+  for tool in go git make wrk node npm prometheus promtool golangci-lint actionlint runuser mount; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=("PostgreSQL server (initdb)")
+  if (( ${#missing[@]} )); then
+    echo "scripts/test.sh: missing in CI: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
 echo "--- starting PostgreSQL on loopback"
 TEST_POSTGRES_URL="$(scripts/start-postgres.sh)"
 export TEST_POSTGRES_URL

@@ -120,6 +120,13 @@ def test_adopt_keeps_the_services_files_and_records_the_template(
     assert (answers["_src_path"], answers["_commit"]) == (str(template.root), "1.0.0")
     assert answers["module_path"] == "example.com/legacy"
     assert answers["project_name"] == "legacy"
+    # The service's own program and its route are handed over, in the repository and printed.
+    assert "Your own program (main.go) is kept" in completed.stdout
+    assert "Routes to port: /hello. See ADOPTING.md." in completed.stdout
+    assert "  A ADOPTING.md" in completed.stdout
+    note = (legacy / "ADOPTING.md").read_text()
+    assert "- this repository's own entry point: `main.go`" in note
+    assert "- `/hello` (main.go:9)" in note
 
 
 def test_adopted_service_updates_cleanly_to_a_later_template_version(
@@ -210,3 +217,109 @@ def test_adopt_refuses_what_it_cannot_adopt(
     assert sorted(p.name for p in target.iterdir()) == before
     with pytest.raises(ProjectNotUpdatableError):
         adopt_service(target, template=str(template.root), progress=SilentProgress())
+
+
+# 1.0.1 of the tiny template, laid out as the real one: the service in cmd/<name>/, its routes
+# in addRoutes, go.mod at a newer Go than the legacy service's.
+ROUTES_GO = """\
+package server
+
+import "net/http"
+
+// Handler serves the service's routes.
+func Handler() http.Handler {
+	mux := http.NewServeMux()
+	addRoutes(mux)
+	return mux
+}
+
+// addRoutes is the whole public API surface in one place.
+func addRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {})
+}
+"""
+CMD_MAIN_GO = """\
+package main
+
+import (
+	"net/http"
+
+	"{{ module_path }}/server"
+)
+
+func main() {
+	_ = http.ListenAndServe(":8080", server.Handler())
+}
+"""
+# The legacy service depends on a module of its own (a local replace: no network needed).
+LEGACY_GO_MOD_WITH_UTIL = """\
+module example.com/legacy
+
+go 1.23
+
+require example.com/util v0.0.0
+
+replace example.com/util => ./util
+"""
+LEGACY_HANDLER_WITH_UTIL_GO = """\
+package main
+
+import (
+	"fmt"
+	"net/http"
+
+	"example.com/util"
+)
+
+func hello(w http.ResponseWriter, _ *http.Request) {
+	fmt.Fprintln(w, "hello from", util.Word())
+}
+"""
+
+
+def test_adopt_hands_over_the_entry_point_and_keeps_go_mod_buildable(
+    tmp_path: Path, template: TemplateRepo
+) -> None:
+    require_go()
+    template.write(
+        {
+            "template/main.go": None,
+            "template/cmd/{{ project_name }}/main.go.jinja": CMD_MAIN_GO,
+            "template/server/routes.go": ROUTES_GO,
+        }
+    )
+    template.release("1.0.1")
+    repo = init_repo(tmp_path / "legacy")
+    files = {
+        "go.mod": LEGACY_GO_MOD_WITH_UTIL,
+        "main.go": LEGACY_MAIN_GO,
+        "handler.go": LEGACY_HANDLER_WITH_UTIL_GO,
+        "util/go.mod": "module example.com/util\n\ngo 1.23\n",
+        "util/util.go": 'package util\n\nfunc Word() string { return "legacy" }\n',
+    }
+    for name, content in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(content)
+    commit_all(repo, "hand-written service with a module of its own")
+
+    completed = run_cli(["adopt", str(repo), "--template", str(template.root)], cwd=tmp_path)
+
+    assert completed.returncode == ExitCode.OK, completed.stdout + completed.stderr
+    assert "  M go.mod (yours, with what the template needs)" in completed.stdout
+    assert "kept beside the template's (cmd/legacy/)" in completed.stdout
+    assert "into addRoutes (server/routes.go:13)" in completed.stdout
+    # go.mod: the repository's module, dependency and replace, at the template's Go version.
+    go_mod = (repo / "go.mod").read_text()
+    assert "<<<<<<<" not in go_mod
+    assert "\ngo 1.24\n" in go_mod
+    assert "require example.com/util v0.0.0" in go_mod
+    assert "replace example.com/util => ./util" in go_mod
+    # Both programs build and the tests pass: the team ports at its own pace.
+    go("build", "./...", cwd=repo)
+    go("test", "./...", cwd=repo)
+    note = (repo / "ADOPTING.md").read_text()
+    assert "Register each in `addRoutes` in `server/routes.go:13`" in note
+    assert "- the template's service: `cmd/legacy/`" in note
+    assert "- `/hello` (main.go:9)" in note
+    assert git("show", "HEAD:ADOPTING.md", cwd=repo) == note  # in the adoption commit
+    assert git("status", "--porcelain", cwd=repo) == ""

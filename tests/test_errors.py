@@ -20,6 +20,7 @@ from scaffolder import errors
 from scaffolder.errors import (
     AdoptMergeError,
     AlreadyAdoptedError,
+    AnswerNotAskedError,
     AnswerRefusedError,
     AnswersFileUnreadableError,
     AnswersWithoutSourceError,
@@ -47,6 +48,7 @@ from scaffolder.errors import (
     FleetPathWithoutProjectsError,
     FleetUnreadableError,
     FolderNameNotAProjectNameError,
+    FolderNameNotAsciiError,
     GitNotInstalledError,
     HealAnswersFileError,
     HealDerivedFileError,
@@ -65,6 +67,7 @@ from scaffolder.errors import (
     ModulePrefixWithSchemeError,
     NoAnswersFileError,
     NoSourceLineToRepointError,
+    NotABooleanAnswerError,
     NotAChoiceError,
     NotAWordError,
     NoTemplateUrlError,
@@ -78,6 +81,7 @@ from scaffolder.errors import (
     OrgConfigUnwritableError,
     OverwriteRefusedError,
     PackageVersionNotPep440Error,
+    ProjectNewerThanInstallationError,
     ProjectNotAFolderError,
     ProjectNotInGitError,
     ProjectNotUpdatableError,
@@ -237,6 +241,34 @@ CASES: list[tuple[ScaffoldError, type[ScaffoldError], dict[str, Any], str]] = [
         "pass --data project_name=NAME, or choose another folder name",
     ),
     (
+        FolderNameNotAsciiError(folder_name="café", suggestion="cafe"),
+        InvalidAnswerError,
+        {"folder_name": "café", "suggestion": "cafe"},
+        "the folder name 'café' has non-ASCII characters, which a project name cannot hold: "
+        "pass --data project_name=NAME (such as cafe), or choose another folder name",
+    ),
+    (
+        FolderNameNotAsciiError(folder_name="日本", suggestion=""),
+        InvalidAnswerError,
+        {"suggestion": ""},
+        "the folder name '日本' has non-ASCII characters, which a project name cannot hold: "
+        "pass --data project_name=NAME, or choose another folder name",
+    ),
+    (
+        NotABooleanAnswerError(key="examples", value="maybe"),
+        InvalidAnswerError,
+        {"key": "examples", "value": "maybe"},
+        "--data examples=maybe: examples is a yes/no question; answer true or false "
+        "(or yes/no, on/off, y/n, 1/0)",
+    ),
+    (
+        AnswerNotAskedError(key="renovate", value="true", condition="ci == 'github'"),
+        InvalidAnswerError,
+        {"key": "renovate", "value": "true", "condition": "ci == 'github'"},
+        "--data renovate=true does not apply: renovate is asked only when ci == 'github'; "
+        "leave it out, or change the answers it depends on",
+    ),
+    (
         AnswerRefusedError(detail="Validation error for question 'port': too big"),
         InvalidAnswerError,
         {"detail": "Validation error for question 'port': too big"},
@@ -362,6 +394,13 @@ CASES: list[tuple[ScaffoldError, type[ScaffoldError], dict[str, Any], str]] = [
         TemplateSourceError,
         {"version": "dev"},
         "package version 'dev' is not PEP 440",
+    ),
+    (
+        ProjectNewerThanInstallationError(commit="0.3.1", installed="0.3.0", location=URL),
+        TemplateSourceError,
+        {"commit": "0.3.1", "installed": "0.3.0", "location": URL},
+        "the project is on template 0.3.1, newer than this goperf-scaffold (0.3.0): upgrade "
+        f"goperf-scaffold to 0.3.1 or later: pip install --upgrade 'git+{URL}'",
     ),
     (
         TemplateCacheRefreshError(cache=Path("/c"), detail="disk full"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bench.report._cli_times import console_script
 from scaffolder import SilentProgress, fleet_status, new_service, set_org_config_value
 from scaffolder.errors import ExitCode, UsageError
 
@@ -163,7 +165,7 @@ def test_fleet_update_reports_each_repo_and_touches_only_the_good_ones(fleet: Fl
     assert "updated 1.0.0 -> 1.3.0 on branch template/1.3.0" in lines["a"]
     assert "updated 1.1.0 -> 1.3.0 on branch template/1.3.0" in lines["b"]
     assert "skipped: uncommitted changes" in lines["c"]
-    assert "conflicts (1.0.0 -> 1.3.0), left untouched: Makefile" in lines["d"]
+    assert "conflicts (1.0.0 -> 1.3.0), left untouched: Makefile; to resolve them: " in lines["d"]
     assert "build or test failed (1.1.0 -> 1.3.0), left untouched:" in lines["e"]
     assert "--- FAIL: TestFarewellIsBye" in completed.stdout
     assert 'farewell() = "goodbye", want "bye"' in completed.stdout
@@ -194,11 +196,26 @@ def test_fleet_update_reports_each_repo_and_touches_only_the_good_ones(fleet: Fl
         assert run.returncode == 0, run.stdout + run.stderr
     assert 'return "goodbye"' in (checkout / "hello.go").read_text()
 
+    # d's row names the commands that bring its conflicts into d's own checkout, on a branch.
+    resolve_with = lines["d"].split("; to resolve them: ")[1].rsplit("  [", 1)[0]
+    bin_dir = str(Path(console_script()).parent)
+    resolve = subprocess.run(
+        ["bash", "-c", resolve_with], cwd=fleet.root, capture_output=True, text=True, check=False,
+        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}, timeout=600,
+    )  # fmt: skip
+    assert resolve.returncode == ExitCode.CONFLICTS, resolve.stdout + resolve.stderr
+    assert git("rev-parse", "--abbrev-ref", "HEAD", cwd=repos["d"]).strip() == "template/1.3.0"
+    makefile = (repos["d"] / "Makefile").read_text()
+    assert "<<<<<<< " in makefile
+    assert "go build -v ./..." in makefile  # the team's line, beside the template's
+    assert yaml.safe_load((repos["d"] / ".copier-answers.yml").read_text())["_commit"] == "1.3.0"
+
 
 def test_fleet_update_again_reports_existing_branches_and_current_repos(fleet: Fleet) -> None:
     a = fleet.services / "a"
     first = run_cli(["fleet", "update", str(a)], cwd=fleet.root)
     assert first.returncode == ExitCode.OK, first.stdout + first.stderr
+    old_tip = git("rev-parse", "template/1.3.0", cwd=a).strip()
 
     again = run_cli(["fleet", "update", "--json", str(a)], cwd=fleet.root)
 
@@ -206,8 +223,24 @@ def test_fleet_update_again_reports_existing_branches_and_current_repos(fleet: F
     report = json.loads(again.stdout)["repositories"][0]
     assert (report["outcome"], report["detail"]) == (
         "skipped",
-        "branch template/1.3.0 already exists",
+        "branch template/1.3.0 already exists (--refresh rebuilds it)",
     )
+    assert git("rev-parse", "template/1.3.0", cwd=a).strip() == old_tip
+
+    # The team moves on; --refresh rebuilds the branch on top of where the repository is now.
+    (a / "NOTES.md").write_text("on call: team a\n")
+    commit_all(a, "notes")
+    refreshed = run_cli(["fleet", "update", "--refresh", str(a)], cwd=fleet.root)
+    assert refreshed.returncode == ExitCode.OK, refreshed.stdout + refreshed.stderr
+    assert f"rebuilt, was {old_tip[:12]}" in refreshed.stdout
+    assert (
+        git("rev-parse", "template/1.3.0~1", cwd=a).strip()
+        == git("rev-parse", "HEAD", cwd=a).strip()
+    )
+    assert git("show", "template/1.3.0:NOTES.md", cwd=a) == "on call: team a\n"
+    answers = yaml.safe_load(git("show", "template/1.3.0:.copier-answers.yml", cwd=a))
+    assert answers["_commit"] == "1.3.0"
+
     git("merge", "--quiet", "--ff-only", "template/1.3.0", cwd=a)  # the team takes the branch
     current = run_cli(["fleet", "update", str(a)], cwd=fleet.root)
     assert current.returncode == ExitCode.OK
@@ -226,8 +259,7 @@ def test_fleet_update_to_a_given_version(fleet: Fleet) -> None:
     ("args", "code", "fragment"),
     [
         (["fleet", "update", "--jobs", "0", "."], ExitCode.USAGE, "--jobs must be at least 1"),
-        (["fleet", "status", "no-such-folder"], ExitCode.USAGE, "is not a folder"),
-        (["fleet", "status", "."], ExitCode.USAGE, "holds no .copier-answers.yml"),
+        (["fleet", "update", "--push"], ExitCode.USAGE, "expected one argument"),
     ],
 )
 def test_fleet_bad_input_is_one_line(
@@ -245,14 +277,105 @@ def test_fleet_bad_input_is_one_line(
 
 def test_fleet_status_json_error_is_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     isolate_user_dirs(monkeypatch, tmp_path)
-    completed = run_cli(["fleet", "status", "--json", "nowhere"], cwd=tmp_path)
+    completed = run_cli(["fleet", "update", "--json", "--jobs", "0", "."], cwd=tmp_path)
     assert completed.returncode == ExitCode.USAGE
     assert json.loads(completed.stdout) == {
-        "error": "'nowhere' is not a folder",
+        "error": "--jobs must be at least 1, got 0",
         "exit_code": int(ExitCode.USAGE),
     }
     with pytest.raises(UsageError):
         fleet_status([])
+
+
+def _bad_paths(root: Path, good: Path) -> list[str]:
+    """A missing path, a file, a folder without projects, a project folder outside git."""
+    (root / "a-file").write_text("not a folder\n")
+    (root / "empty").mkdir()
+    billing = root / "loose" / "billing"
+    billing.mkdir(parents=True)
+    shutil.copy(good / ".copier-answers.yml", billing)
+    return ["nowhere", "a-file", "empty", str(billing)]
+
+
+def test_fleet_bad_paths_are_rows_and_the_others_are_still_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_go()
+    isolate_user_dirs(monkeypatch, tmp_path)
+    fleet = Fleet(tmp_path)
+    good = fleet.generate("a", "1.0.0")
+    fleet.release("1.1.0")
+    bad = _bad_paths(tmp_path, good)
+
+    status = run_cli(["fleet", "status", "--json", *bad, str(good)], cwd=tmp_path)
+
+    assert status.returncode == ExitCode.FLEET_INCOMPLETE, status.stdout + status.stderr
+    rows = {row["project"]: row for row in json.loads(status.stdout)["repositories"]}
+    assert list(rows) == ["nowhere", "a-file", "empty", "billing", "a"]
+    assert rows["nowhere"]["error"] == "no such folder"
+    assert rows["a-file"]["error"] == "'a-file' is not a folder"
+    assert "holds no .copier-answers.yml" in rows["empty"]["error"]
+    assert rows["billing"]["error"].startswith("not in a git repository")
+    assert (rows["a"]["error"], rows["a"]["behind_by"]) == (None, 1)
+    error = assert_one_line_error(status.stderr)
+    assert "4 of 5 repositories or paths could not be read (nowhere: no such folder; " in error
+    assert "billing: not in a git repository" in error
+    table = run_cli(["fleet", "status", *bad, str(good)], cwd=tmp_path)
+    assert table.returncode == ExitCode.FLEET_INCOMPLETE
+    assert "error: nowhere (" in table.stdout
+
+    update = run_cli(["fleet", "update", *bad, str(good)], cwd=tmp_path)
+
+    assert update.returncode == ExitCode.FLEET_INCOMPLETE, update.stdout + update.stderr
+    assert "nowhere: error: no such folder" in update.stdout
+    assert "billing: error: not in a git repository" in update.stdout
+    assert "a: updated 1.0.0 -> 1.1.0 on branch template/1.1.0" in update.stdout
+    error = assert_one_line_error(update.stderr)
+    assert "4 of 5 repositories not updated: nowhere (error), a-file (error)" in error
+    assert "template/1.1.0" in git("branch", "--list", cwd=good)
+
+
+def test_fleet_update_pushes_branches_to_a_remote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """a has the remote and gets its branch there; b has no such remote: its row says so."""
+    require_go()
+    isolate_user_dirs(monkeypatch, tmp_path)
+    fleet = Fleet(tmp_path)
+    a, b = fleet.generate("a", "1.0.0"), fleet.generate("b", "1.0.0")
+    fleet.release("1.1.0")
+    forge = tmp_path / "forge" / "a.git"
+    forge.parent.mkdir()
+    git("init", "--quiet", "--bare", str(forge), cwd=forge.parent)
+    git("remote", "add", "forge", str(forge), cwd=a)
+
+    pushed = run_cli(["fleet", "update", "--push", "forge", str(a), str(b)], cwd=tmp_path)
+
+    assert pushed.returncode == ExitCode.FLEET_INCOMPLETE, pushed.stdout + pushed.stderr
+    assert (
+        "a: updated 1.0.0 -> 1.1.0 on branch template/1.1.0 (go build, go test passed), "
+        "pushed to forge" in pushed.stdout
+    )
+    assert (
+        "b: updated 1.0.0 -> 1.1.0 on branch template/1.1.0 (go build, go test passed), "
+        "not pushed: git push forge: " in pushed.stdout
+    )
+    assert "1 of 2 repositories not updated: b (not pushed)" in assert_one_line_error(pushed.stderr)
+    local = git("rev-parse", "template/1.1.0", cwd=a).strip()
+    assert git("rev-parse", "refs/heads/template/1.1.0", cwd=forge).strip() == local
+
+    # A rebuilt branch replaces the one on the remote (the forge's pull request follows it).
+    (a / "NOTES.md").write_text("notes\n")
+    commit_all(a, "notes")
+    again = run_cli(
+        ["fleet", "update", "--json", "--refresh", "--push", "forge", str(a)], cwd=tmp_path
+    )
+    assert again.returncode == ExitCode.OK, again.stdout + again.stderr
+    row = json.loads(again.stdout)["repositories"][0]
+    assert (row["outcome"], row["pushed_to"], row["replaced"]) == ("updated", "forge", local)
+    rebuilt = git("rev-parse", "template/1.1.0", cwd=a).strip()
+    assert rebuilt != local
+    assert git("rev-parse", "refs/heads/template/1.1.0", cwd=forge).strip() == rebuilt
 
 
 # --- Ctrl-C --------------------------------------------------------------------------------------

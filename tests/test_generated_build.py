@@ -3,6 +3,8 @@ passes its own tests under the race detector."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from .conftest import GO_TEST_PARALLEL, PROFILES, Rendered, need, run
@@ -108,3 +110,29 @@ def test_no_init_no_blank_pprof_import(rendered_profiles: dict[str, Rendered]) -
             assert "\nfunc init()" not in text, f"init() in {f}"
             assert '_ "net/http/pprof"' not in text, f"blank pprof import in {f}"
             assert "http.DefaultServeMux" not in text, f"DefaultServeMux used in {f}"
+
+
+# Paths a generated README may name: files and folders of the project itself. default.pgo is
+# the one the project makes later (`make pgo`).
+_MADE_LATER = ("default.pgo",)
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+_README_PATH = re.compile(
+    r"(?:^|[\s=])((?:deploy|cmd|internal|\.github)/[\w./-]*|Dockerfile|Makefile)\b"
+)
+
+
+def test_readme_names_only_files_the_project_has(project: Rendered) -> None:
+    """The generated README never points at a file its answers left out (0.2.1 described the
+    Dockerfile and deploy/observability in projects generated without them)."""
+    readme = (project.path / "README.md").read_text()
+    missing = sorted(
+        {
+            name
+            for span in _CODE_SPAN.findall(readme)
+            for name in _README_PATH.findall(span)
+            if "<" not in name
+            and not name.endswith(_MADE_LATER)
+            and not (project.path / name.rstrip("/")).exists()
+        }
+    )
+    assert not missing, f"README.md names files {project.name} does not have: {missing}"

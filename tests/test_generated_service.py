@@ -6,6 +6,8 @@ from __future__ import annotations
 import http.client
 import http.server
 import json
+import math
+import os
 import re
 import subprocess
 import threading
@@ -22,6 +24,29 @@ pytestmark = [pytest.mark.go, pytest.mark.e2e]
 
 
 _SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def expected_gomaxprocs() -> int:
+    """What the Go runtime should pick for a child of this process, worked out independently:
+    the CPUs it may run on, capped by the CPU quota of this process's cgroup (v1 or v2)."""
+    cpus = len(os.sched_getaffinity(0))
+    quota: float | None = None
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # cgroup v2
+            cpu_max = Path("/sys/fs/cgroup") / path.lstrip("/") / "cpu.max"
+            if cpu_max.is_file():
+                limit, period = cpu_max.read_text().split()
+                quota = None if limit == "max" else int(limit) / int(period)
+        elif "cpu" in controllers.split(","):
+            base = Path("/sys/fs/cgroup/cpu") / path.lstrip("/")
+            if (base / "cpu.cfs_quota_us").is_file():
+                q = int((base / "cpu.cfs_quota_us").read_text())
+                period = int((base / "cpu.cfs_period_us").read_text())
+                quota = None if q <= 0 else q / period
+    if quota is None:
+        return cpus
+    return max(1, min(cpus, math.ceil(quota)))
 
 
 def assert_snake_case_names(vars_: dict[str, Any]) -> None:
@@ -67,7 +92,7 @@ def test_default_service_endpoints(built_binaries: dict[str, Path], tmp_path: Pa
         # ...but they are on the private one.
         assert request("GET", svc.debug + "/debug/pprof/").status == 200
         vars_ = request("GET", svc.debug + "/debug/vars").json()
-        assert vars_["gomaxprocs"] >= 1
+        assert vars_["gomaxprocs"] == expected_gomaxprocs()
         assert "gomemlimit" in vars_
         assert vars_["runtime_sizing"]["gomaxprocs_source"]
         assert "workerpool" in vars_
@@ -76,7 +101,9 @@ def test_default_service_endpoints(built_binaries: dict[str, Path], tmp_path: Pa
         # stops the world, is not called for /debug/vars.
         assert "memstats" not in vars_
         assert vars_["runtime_metrics"]["gc_heap_goal_bytes"] > 0
-        assert vars_["runtime_metrics"]["sched_latencies_seconds"]["count"] >= 0
+        # The process has been scheduled many times by now: an empty histogram means the
+        # runtime/metrics reading is broken.
+        assert vars_["runtime_metrics"]["sched_latencies_seconds"]["count"] > 0
         assert_snake_case_names(vars_)
         # The demo endpoints work end to end.
         assert request("POST", svc.public + "/v1/jobs", b'{"duration_ms": 5}').status == 202
@@ -92,7 +119,10 @@ def test_default_service_endpoints(built_binaries: dict[str, Path], tmp_path: Pa
         assert request("GET", svc.public + "/v1/events/count").json()["count"] == before + 3
         # The start-up log says how the runtime was sized.
         sized = svc.wait_for_log("runtime sized")
-        assert sized["gomaxprocs"] == vars_["gomaxprocs"]
+        assert sized["gomaxprocs"] == expected_gomaxprocs()
+        # Without a memory limit the log says so in words, not as math.MaxInt64.
+        no_limit = vars_["gomemlimit"] == (1 << 63) - 1
+        assert sized["gomemlimit"] == ("none" if no_limit else vars_["gomemlimit"]), sized
     finally:
         svc.signal()
         assert svc.wait() == 0

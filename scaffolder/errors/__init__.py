@@ -66,6 +66,7 @@ from ._destination import (
     DestinationParentMissingError,
     DestinationParentNotWritableError,
     FolderNameNotAProjectNameError,
+    FolderNameNotAsciiError,
     OverwriteRefusedError,
 )
 from ._fleet import (
@@ -92,6 +93,7 @@ from ._installation import (
     CarriedTemplateMissingError,
     NoTemplateUrlError,
     PackageVersionNotPep440Error,
+    ProjectNewerThanInstallationError,
     TemplateCacheRefreshError,
 )
 from ._org_config import (
@@ -143,8 +145,10 @@ from ._updatable import (
     UncommittedChangesError,
 )
 from ._usage import (
+    AnswerNotAskedError,
     CommandLineError,
     MalformedDataError,
+    NotABooleanAnswerError,
     NotInteractiveError,
     UnknownDataKeysError,
     YesWithoutForceError,
@@ -155,6 +159,7 @@ __all__ = [
     "REPOINT_HINT",
     "AdoptMergeError",
     "AlreadyAdoptedError",
+    "AnswerNotAskedError",
     "AnswerRefusedError",
     "AnswersFileUnreadableError",
     "AnswersWithoutSourceError",
@@ -182,6 +187,7 @@ __all__ = [
     "FleetPathsMissingError",
     "FleetUnreadableError",
     "FolderNameNotAProjectNameError",
+    "FolderNameNotAsciiError",
     "GitNotInstalledError",
     "HealAnswersFileError",
     "HealDerivedFileError",
@@ -201,6 +207,7 @@ __all__ = [
     "NoAnswersFileError",
     "NoSourceLineToRepointError",
     "NoTemplateUrlError",
+    "NotABooleanAnswerError",
     "NotAChoiceError",
     "NotAWordError",
     "NotInteractiveError",
@@ -213,6 +220,7 @@ __all__ = [
     "OrgConfigUnwritableError",
     "OverwriteRefusedError",
     "PackageVersionNotPep440Error",
+    "ProjectNewerThanInstallationError",
     "ProjectNotAFolderError",
     "ProjectNotInGitError",
     "ProjectNotUpdatableError",

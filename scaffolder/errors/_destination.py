@@ -21,6 +21,20 @@ class FolderNameNotAProjectNameError(InvalidAnswerError):
         )
 
 
+class FolderNameNotAsciiError(InvalidAnswerError):
+    """The destination folder's name has characters outside ASCII, which a project name cannot
+    hold; `suggestion` is the name its ASCII spelling gives ('' when none)."""
+
+    def __init__(self, *, folder_name: str, suggestion: str) -> None:
+        self.folder_name = folder_name
+        self.suggestion = suggestion
+        example = f" (such as {suggestion})" if suggestion else ""
+        super().__init__(
+            f"the folder name '{folder_name}' has non-ASCII characters, which a project name "
+            f"cannot hold: pass --data project_name=NAME{example}, or choose another folder name"
+        )
+
+
 class DestinationNameEmptyError(DestinationError):
     """DEST is empty or blank."""
 

@@ -44,3 +44,17 @@ class NoTemplateUrlError(TemplateSourceError):
             f"{PACKAGE_NAME} declares no template URL ([project.urls] {TEMPLATE_URL_LABEL}); "
             "reinstall the package or set one: goperf-scaffold config set template URL"
         )
+
+
+class ProjectNewerThanInstallationError(TemplateSourceError):
+    """The project is on a template version newer than any this installation carries."""
+
+    def __init__(self, *, commit: str, installed: str, location: str) -> None:
+        self.commit = commit  # the version the project records
+        self.installed = installed  # this installation's package version
+        self.location = location  # the package's template URL, which is the package
+        super().__init__(
+            f"the project is on template {commit}, newer than this {PACKAGE_NAME} "
+            f"({installed}): upgrade {PACKAGE_NAME} to {commit} or later: "
+            f"pip install --upgrade 'git+{location}'"
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._base import UsageError
+from ._base import InvalidAnswerError, UsageError
 
 
 class CommandLineError(UsageError):
@@ -43,6 +43,32 @@ class UnknownDataKeysError(UsageError):
         self.questions = tuple(questions)  # the questions a user answers
         super().__init__(
             f"unknown --data key(s) {', '.join(self.keys)}; questions: {', '.join(self.questions)}"
+        )
+
+
+class NotABooleanAnswerError(InvalidAnswerError):
+    """`--data KEY=VALUE` gives a yes/no question a VALUE that is neither (`maybe`, `nope`)."""
+
+    def __init__(self, *, key: str, value: str) -> None:
+        self.key = key
+        self.value = value
+        super().__init__(
+            f"--data {key}={value}: {key} is a yes/no question; answer true or false "
+            "(or yes/no, on/off, y/n, 1/0)"
+        )
+
+
+class AnswerNotAskedError(InvalidAnswerError):
+    """`--data` answers a question the template does not ask given the other answers (its
+    `when:` is false), so the answer would be used but never recorded."""
+
+    def __init__(self, *, key: str, value: str, condition: str) -> None:
+        self.key = key
+        self.value = value
+        self.condition = condition  # the question's `when:`, without its {{ }}
+        super().__init__(
+            f"--data {key}={value} does not apply: {key} is asked only when {condition}; "
+            "leave it out, or change the answers it depends on"
         )
 
 

@@ -69,7 +69,7 @@ func Apply(logger *slog.Logger, getenv func(string) string) (Info, error) {
 
 	logger.Info("runtime sized",
 		"gomaxprocs", info.GOMAXPROCS, "gomaxprocs_source", info.GOMAXPROCSSource,
-		"gomemlimit", info.GOMEMLIMIT, "gomemlimit_source", info.GOMEMLIMITSource,
+		"gomemlimit", memLimitForLog(info.GOMEMLIMIT), "gomemlimit_source", info.GOMEMLIMITSource,
 		"container_memory_limit", info.ContainerMemoryLimit, "num_cpu", runtime.NumCPU())
 	return info, nil
 }
@@ -107,4 +107,13 @@ func parseRatio(raw string) (ratio float64, enabled bool, err error) {
 		return 0, false, fmt.Errorf("GOMEMLIMIT_RATIO %q: want a number in (0, 1], or off", raw)
 	}
 	return ratio, true, nil
+}
+
+// memLimitForLog is how the start-up log shows a memory limit: in bytes, or "none" for the
+// runtime's "no limit" (math.MaxInt64), which as a number reads like a real limit.
+func memLimitForLog(limit int64) any {
+	if limit == math.MaxInt64 {
+		return "none"
+	}
+	return limit
 }

@@ -4,6 +4,7 @@ import (
 	"expvar"
 	"io"
 	"log/slog"
+	"math"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -84,5 +85,14 @@ func TestPublishReportsLiveValues(t *testing.T) {
 	}
 	if vars.Get("gomemlimit") == nil || vars.Get("runtime_sizing") == nil {
 		t.Error("gomemlimit or runtime_sizing not published")
+	}
+}
+
+func TestMemLimitForLogSaysNoneForNoLimit(t *testing.T) {
+	if got := memLimitForLog(math.MaxInt64); got != "none" {
+		t.Errorf("memLimitForLog(MaxInt64) = %v, want none", got)
+	}
+	if got := memLimitForLog(460 << 20); got != int64(460<<20) {
+		t.Errorf("memLimitForLog(460 MiB) = %v, want the bytes", got)
 	}
 }
