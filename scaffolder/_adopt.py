@@ -23,11 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
+
 from ._adopt_gomod import merge_go_mod, merge_go_sum
 from ._adopt_handover import HANDOVER_FILE, Handover, find_handover
 from ._constants import ANSWERS_FILE
+from ._copier_adapter import template_question_specs
 from ._copier_errors import copier_errors_translated
 from ._copier_session import copier_reading_cache
+from ._data_args import checked_answers, refuse_answers_not_recorded
 from ._git import GitCommandError, commit_files, git_available, is_inside_git_worktree, run_git
 from ._org_config import org_defaults_for_new
 from ._progress import Progress, StreamProgress
@@ -88,6 +92,15 @@ def _module_path(project: Path) -> str | None:
     except OSError:
         return None
     return match.group(1) if match else None
+
+
+def _recorded_answers(rendered: Path) -> dict[str, Any]:
+    """The answers file Copier wrote into the template rendered aside ({} when it has none)."""
+    try:
+        loaded = yaml.safe_load((rendered / ANSWERS_FILE).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def _files_of(folder: Path) -> list[str]:
@@ -194,7 +207,9 @@ def adopt_service(
     """Bring the hand-written Go repository at PATH under the template, on a new branch.
 
     The repository must be a clean git checkout without an answers file. Answers come from
-    `data`, then organisation defaults, then question defaults; `module_path` defaults to
+    `data` (held to the template's questions as `new` holds it: an unknown key, a yes/no answer
+    that is neither, or an answer to a question not asked is refused before anything is
+    written), then organisation defaults, then question defaults; `module_path` defaults to
     go.mod's module. The template (newest version, or `vcs_ref`) is rendered aside, then, on
     a new branch `template/<version>`: files the repository lacks are added; a file it has
     with other content is kept and reported — with conflict markers (`inline`) or with the
@@ -221,18 +236,24 @@ def adopt_service(
     if run_git("branch", "--list", branch, cwd=project).strip():
         raise BranchExistsError(branch=branch, project=project)
     org = org_defaults_for_new()
-    answers: dict[str, Any] = {**org.data, **(data or {})}
-    module = _module_path(project)
-    if module and "module_path" not in answers:
-        answers["module_path"] = module
 
     with tempfile.TemporaryDirectory(prefix="goperf-scaffold-adopt-") as scratch:
         rendered = Path(scratch) / project.name  # Copier's default project_name: the folder
         with copier_errors_translated(), copier_reading_cache(source.location, source.cache):
+            # `--data` held to the template's questions as `new` and `update` hold it: refused
+            # (unknown key, yes/no answer that is neither) before anything is written.
+            questions = template_question_specs(source.recorded, ref)
+            given = checked_answers(data or {}, questions)
+            answers: dict[str, Any] = {**org.data, **given}
+            module = _module_path(project)
+            if module and "module_path" not in answers:
+                answers["module_path"] = module
             copier.run_copy(
                 source.recorded, rendered, data=answers, user_defaults=org.user_defaults,
                 defaults=True, vcs_ref=ref, quiet=True, overwrite=True, unsafe=False,
             )  # fmt: skip
+        # Rendered aside: an answer Copier used but did not record is refused, nothing written.
+        refuse_answers_not_recorded(given, questions, _recorded_answers(rendered))
         # Read before the template's files are laid over the repository's (markers and all).
         name = str(answers.get("project_name") or project.name)
         handover = find_handover(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from ._cli_help import verb_help
 from .errors import EXIT_CODE_MEANINGS, CommandLineError, ExitCode
@@ -24,6 +25,15 @@ def exit_codes_help() -> str:
 EXIT_CODES_HELP = exit_codes_help()
 
 
+def verb_exit_codes_help(codes: Sequence[ExitCode]) -> str:
+    """A verb's --help epilog: only the codes it uses; the whole table is shown once, in
+    `goperf-scaffold --help`."""
+    rows = [f"  {int(code):<4}{EXIT_CODE_MEANINGS[code]}" for code in codes]
+    bug = "" if ExitCode.UNEXPECTED in codes else "1 means a bug; "
+    pointer = f"  ({bug}every code: `{PROG} --help`)"
+    return "exit codes:\n" + "\n".join([*rows, pointer]) + "\n"
+
+
 class OneLineErrorParser(argparse.ArgumentParser):
     """argparse that reports usage errors as a UsageError (one line, exit code 2)."""
 
@@ -32,7 +42,45 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
 
 def print_error(message: str) -> None:
-    sys.stderr.write(f"{PROG}: error: {message}\n")
+    try:
+        sys.stderr.write(f"{PROG}: error: {message}\n")
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):  # nobody reads stderr any more: the code still tells
+        discard_output(sys.stderr)
+
+
+def discard_output(stream: TextIO) -> None:
+    """Point `stream`'s file descriptor at the null device after its reader went away
+    (`… | head -3`), so that what is still buffered, and Python's flush at exit, go nowhere
+    instead of failing again (which would turn the exit code into 120)."""
+    try:
+        descriptor = stream.fileno()
+    except (OSError, ValueError):  # not a real file (pytest's capture): nothing to redirect
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, descriptor)
+    finally:
+        os.close(null)
+
+
+def write_out(text: str) -> None:
+    """Write `text` on stdout; a closed pipe (`… | head -3`) silences stdout instead of failing
+    a command whose work is done."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        discard_output(sys.stdout)
+
+
+def flush_or_discard() -> None:
+    """Flush stdout and stderr at the end of a command; a closed reader is not an error."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            discard_output(stream)
 
 
 def report_changed_files(
@@ -77,7 +125,7 @@ def verb_parser(
         name.rsplit(maxsplit=1)[-1],
         help=words.summary,
         description=words.description,
-        epilog=epilog + EXIT_CODES_HELP,
+        epilog=epilog + verb_exit_codes_help(words.exit_codes),
         formatter_class=_WrappedDescription,
     )
     return parser
@@ -89,5 +137,7 @@ class _WrappedDescription(argparse.RawDescriptionHelpFormatter):
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         if text.startswith(("exit codes:", "answer keys")):
             return super()._fill_text(text, width, indent)
+        # Paths and commands stay whole (copied from the help): no break inside a word.
         return textwrap.fill(" ".join(text.split()), width, initial_indent=indent,
-                             subsequent_indent=indent)  # fmt: skip
+                             subsequent_indent=indent, break_long_words=False,
+                             break_on_hyphens=False)  # fmt: skip

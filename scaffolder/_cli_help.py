@@ -8,14 +8,18 @@ from typing import Any
 import yaml
 
 from ._package import carried_template_root
+from .errors import ExitCode as Code
 
 
 @dataclass(frozen=True)
 class VerbHelp:
-    """A verb's one-line summary (in the verb list) and its description (in its --help)."""
+    """A verb's one-line summary (in the verb list), its description (in its --help) and the
+    exit codes it uses besides 1, a bug (its --help lists those; the whole table is in
+    `goperf-scaffold --help`)."""
 
     summary: str
     description: str
+    exit_codes: tuple[Code, ...] = ()
 
 
 VERBS: dict[str, VerbHelp] = {
@@ -29,6 +33,16 @@ VERBS: dict[str, VerbHelp] = {
         "vet run, each with its elapsed time shown; --no-tidy, --no-git and --no-verify skip "
         "them. The project records the template's shared git URL and version, so that every "
         "teammate and CI can update it.",
+        (
+            Code.OK,
+            Code.USAGE,
+            Code.INVALID_ANSWER,
+            Code.DESTINATION,
+            Code.TEMPLATE_SOURCE,
+            Code.STEP_FAILED,
+            Code.ORG_CONFIG,
+            Code.INTERRUPTED,
+        ),
     ),
     "update": VerbHelp(
         "bring a generated project to a newer template version",
@@ -41,6 +55,17 @@ VERBS: dict[str, VerbHelp] = {
         "nothing is updated: the named files get the template's content at the project's "
         "recorded version again, the team's other edits kept and conflict markers where the "
         "two disagree (for a file that silently diverged; see `diff`).",
+        (
+            Code.OK,
+            Code.USAGE,
+            Code.INVALID_ANSWER,
+            Code.TEMPLATE_SOURCE,
+            Code.STEP_FAILED,
+            Code.NOT_UPDATABLE,
+            Code.DOWNGRADE,
+            Code.CONFLICTS,
+            Code.INTERRUPTED,
+        ),
     ),
     "check": VerbHelp(
         "tell whether a project is behind its template",
@@ -49,6 +74,14 @@ VERBS: dict[str, VerbHelp] = {
         "update is available, 5 when the project is on a newer template than this installation "
         "offers (upgrade goperf-scaffold). Nothing is written. --json prints one JSON document "
         "on stdout, errors included.",
+        (
+            Code.OK,
+            Code.USAGE,
+            Code.TEMPLATE_SOURCE,
+            Code.NOT_UPDATABLE,
+            Code.UPDATE_AVAILABLE,
+            Code.INTERRUPTED,
+        ),
     ),
     "diff": VerbHelp(
         "show how template-managed files differ from the template",
@@ -63,10 +96,27 @@ VERBS: dict[str, VerbHelp] = {
         "the template's content), --stat per file, --json one document. Exit code 0 when "
         "nothing differs, 1 when files differ (as diff(1)); its errors never exit 1 (an "
         "unexpected one exits 13). `update --heal FILE` brings a file back.",
+        (
+            Code.OK,
+            Code.FILES_DIFFER,
+            Code.USAGE,
+            Code.TEMPLATE_SOURCE,
+            Code.NOT_UPDATABLE,
+            Code.DIFF_FAILED,
+            Code.INTERRUPTED,
+        ),
     ),
     "fleet": VerbHelp(
         "status and upgrades of many generated repositories at once",
         "Status and upgrades of many generated repositories at once.",
+        (
+            Code.OK,
+            Code.USAGE,
+            Code.TEMPLATE_SOURCE,
+            Code.UPDATE_AVAILABLE,
+            Code.FLEET_INCOMPLETE,
+            Code.INTERRUPTED,
+        ),
     ),
     "fleet status": VerbHelp(
         "a table of where every repository stands",
@@ -75,6 +125,7 @@ VERBS: dict[str, VerbHelp] = {
         "changes, open conflicts, drifted files (template-managed files that differ from the "
         "template at the recorded version, as `diff` counts them; --no-drift leaves them out). "
         "Exit code 10 when any repository is behind, 12 when one could not be read.",
+        (Code.OK, Code.USAGE, Code.UPDATE_AVAILABLE, Code.FLEET_INCOMPLETE, Code.INTERRUPTED),
     ),
     "fleet update": VerbHelp(
         "update every repository on a branch of its own, built and tested",
@@ -87,6 +138,7 @@ VERBS: dict[str, VerbHelp] = {
         "that is missing); one failure never stops the others (exit code 12 when any "
         "repository was not updated). Ctrl-C leaves every repository as it was or with its "
         "complete branch.",
+        (Code.OK, Code.USAGE, Code.TEMPLATE_SOURCE, Code.FLEET_INCOMPLETE, Code.INTERRUPTED),
     ),
     "adopt": VerbHelp(
         "bring a hand-written Go repository under the template",
@@ -97,11 +149,21 @@ VERBS: dict[str, VerbHelp] = {
         "--conflict rej; exit code 9); go.mod and go.sum are merged so that go build works. "
         "The repository's own entry point stays; its routes to port and where addRoutes is "
         "are printed and written to ADOPTING.md.",
+        (
+            Code.OK,
+            Code.USAGE,
+            Code.INVALID_ANSWER,
+            Code.TEMPLATE_SOURCE,
+            Code.NOT_UPDATABLE,
+            Code.CONFLICTS,
+            Code.INTERRUPTED,
+        ),
     ),
     "config": VerbHelp(
         "show or edit the organisation defaults `new` uses",
         "Show or edit the organisation defaults `new` uses (a YAML file; comments and order "
-        "are kept). GOPERF_SCAFFOLD_CONFIG names another file.",
+        "are kept).",
+        (Code.OK, Code.USAGE, Code.ORG_CONFIG, Code.INTERRUPTED),
     ),
 }
 

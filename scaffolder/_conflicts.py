@@ -40,3 +40,32 @@ def open_conflicts(project: Path) -> list[str]:
     )
     files = sorted({name for name in listing.split("\0") if name})
     return find_conflicts(project, files)
+
+
+def rej_notes_after_update(project: Path, conflicted: Iterable[str]) -> list[str]:
+    """For each `<file>.rej` an update left (`--conflict rej`), what it holds and what to do.
+
+    Copier renders the new template version over the project, then re-applies the team's
+    edits as a patch (`git apply --reject`): hunks that apply land in the file, hunks that
+    conflict are written to `<file>.rej`. So the file holds the template's side of each
+    conflict and the team's side is in the .rej (the opposite of adopt's .rej files). When
+    the new version no longer has the file (removed or renamed), the file is gone and only
+    the .rej is left.
+    """
+    notes = []
+    for rej in sorted(name for name in conflicted if name.endswith(".rej")):
+        target = rej.removesuffix(".rej")
+        todo = f"review {rej}, re-apply the edits you still want"
+        if (project / target).exists():
+            notes.append(
+                f"{target} now holds the template's version where the team's edits conflicted "
+                f"with it; those edits are in {rej} (edits that did not conflict stay in "
+                f"{target}): {todo} to {target}, then delete {rej}"
+            )
+        else:
+            notes.append(
+                f"{target} is gone: the new template version no longer has it (removed or "
+                f"renamed); the team's edits to it are in {rej}: {todo} where that code lives "
+                f"now, then delete {rej}"
+            )
+    return notes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -83,6 +84,11 @@ def _skipped_by_flag(flag: str) -> StepOutcome:
     return StepOutcome("skipped", f"{flag} given")
 
 
+TIDY_STEP = "go mod tidy"
+GIT_STEP = "git init + first commit"
+VERIFY_STEP = "go build ./... + go vet ./..."
+
+
 def _post_generation_steps(
     *, tidy: bool, git_init: bool, verify: bool, generated: Sequence[str] | None
 ) -> list[PlannedStep]:
@@ -90,9 +96,9 @@ def _post_generation_steps(
         return git_init_and_commit(project, paths=generated)
 
     return [
-        _step("go mod tidy", go_mod_tidy, tidy, "--no-tidy"),
-        _step("git init + first commit", commit, git_init, "--no-git"),
-        _step("go build ./... + go vet ./...", verify_build, verify, "--no-verify"),
+        _step(TIDY_STEP, go_mod_tidy, tidy, "--no-tidy"),
+        _step(GIT_STEP, commit, git_init, "--no-git"),
+        _step(VERIFY_STEP, verify_build, verify, "--no-verify"),
     ]
 
 
@@ -125,9 +131,27 @@ def _closing_message(worker: Worker, dest: Path) -> str:
     """Copier's `_message_after_copy` for the final destination, or a plain fallback."""
     fallback = (
         f"Your service is ready in {dest}.\n\nNext steps:\n"
-        f"  cd {dest}\n  make race\n  make run\n  make pgo"
+        f"  cd {shlex.quote(str(dest))}\n  make race\n  make run\n  make pgo"
     )
     return message_after_copy(worker, dest, ANSWERS_FILE) or fallback
+
+
+def _kept_after_interrupt(dest: Path, reports: Sequence[StepReport], not_run: Sequence[str]) -> str:
+    """After Ctrl-C during the steps: the project is complete on disk; say whether it was
+    committed, what was not run, and the command that finishes the job."""
+    done = {report.label for report in reports if report.status == "done"}
+    if GIT_STEP in done:
+        state = f"the project was kept at {dest} and committed"
+    elif GIT_STEP in not_run:
+        state = f"the project was kept at {dest}, not committed"
+    else:
+        state = f"the project was kept at {dest}"  # --no-git, or git missing
+    finish = ["go mod tidy"] if TIDY_STEP in not_run else []
+    finish.append("make race")
+    return (
+        f"{state}; not run: {', '.join(not_run)}; to finish: "
+        f"cd {shlex.quote(str(dest))} && {' && '.join(finish)}"
+    )
 
 
 def _move_into_place(rendered: Path, dest: Path, *, merge: bool) -> None:
@@ -265,7 +289,11 @@ def new_service(
         tidy=tidy, git_init=git_init, verify=verify, generated=generated if has_content else None
     )
     reports = run_steps(
-        destination, steps, progress, failure_context=f"the project was kept at {destination}"
+        destination,
+        steps,
+        progress,
+        failure_context=f"the project was kept at {destination}",
+        interrupted_context=lambda done, not_run: _kept_after_interrupt(destination, done, not_run),
     )
     return NewResult(
         path=destination,

@@ -48,6 +48,15 @@ ORG_CONFIG_KEYS: Mapping[str, tuple[str, str]] = {
     "docker": ("bool", "add a Dockerfile by default"),
     "kubernetes": ("bool", "add Kubernetes manifests by default"),
     "ci": ("choice", "default CI workflow"),
+    "renovate": (
+        "bool",
+        "add a Renovate configuration by default, with GitHub CI only",
+    ),
+    "tracing": ("choice", "default distributed tracing"),
+    "gomaxprocs": (
+        "choice",
+        "how GOMAXPROCS follows the CPU quota by default; Go 1.24 always uses automaxprocs",
+    ),
     "template": (
         "text",
         "the organisation's template git URL: recorded by `new`, used by `update`",
@@ -233,6 +242,14 @@ def org_defaults_for_new(path: Path | None = None) -> OrgDefaults:
     if "module_prefix" in config:
         data["org_module_prefix"] = config["module_prefix"]
     user_defaults = {
-        key: value for key, value in config.items() if key not in {"module_prefix", "template"}
+        key: value
+        for key, value in config.items()
+        if key not in {"module_prefix", "template", "renovate"}
     }
+    # Copier uses a default as it is for a question it does not ask, so `renovate: true` would
+    # add renovate.json to a project without GitHub CI: true is already the template's default
+    # where it applies (ci=github), so only false is handed over. (`gomaxprocs` needs no such
+    # care: Go 1.24 projects use automaxprocs whatever the unasked answer says.)
+    if config.get("renovate") is False:
+        user_defaults["renovate"] = False
     return OrgDefaults(data, user_defaults)

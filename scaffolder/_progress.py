@@ -49,11 +49,23 @@ class StreamProgress:
         self._ticker: threading.Thread | None = None
         self._shown = ""  # the counter text currently at the end of the line (terminal only)
         self._ticked = False  # a "still running" line was written (not a terminal)
+        # The reader went away (`new … 2>&1 | head -3`): stop printing, never stop the work.
+        self.closed = False
 
     @property
     def stream(self) -> TextIO:
         # Looked up late so that pytest's capture and redirections are honoured.
         return self._stream if self._stream is not None else sys.stderr
+
+    def _write(self, text: str) -> None:
+        """Write and flush; a closed pipe ends the printing, not the caller's steps."""
+        if self.closed:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):  # EPIPE, or a stream closed on our side
+            self.closed = True
 
     def _is_terminal(self) -> bool:
         isatty = getattr(self.stream, "isatty", None)
@@ -61,8 +73,7 @@ class StreamProgress:
 
     def step_started(self, index: int, total: int, label: str) -> None:
         with self._lock:
-            self.stream.write(f"[{index}/{total}] {label} … ")
-            self.stream.flush()
+            self._write(f"[{index}/{total}] {label} … ")
         self._stop.clear()
         self._ticker = threading.Thread(
             target=self._tick, args=(label, time.monotonic()), name="progress-ticker", daemon=True
@@ -78,12 +89,11 @@ class StreamProgress:
                 if self._stop.is_set():
                     return
                 if terminal:
-                    self.stream.write("\b" * len(self._shown) + elapsed)
+                    self._write("\b" * len(self._shown) + elapsed)
                     self._shown = elapsed
                 else:
-                    self.stream.write(f"\n    … {label} still running ({elapsed})")
+                    self._write(f"\n    … {label} still running ({elapsed})")
                     self._ticked = True
-                self.stream.flush()
 
     def _stop_ticker(self) -> None:
         self._stop.set()
@@ -97,13 +107,11 @@ class StreamProgress:
             erase = "\b" * len(self._shown) + " " * len(self._shown) + "\b" * len(self._shown)
             prefix = "\n    " if self._ticked else ""
             self._shown, self._ticked = "", False
-            self.stream.write(f"{erase}{prefix}{outcome}\n")
-            self.stream.flush()
+            self._write(f"{erase}{prefix}{outcome}\n")
 
     def note(self, message: str) -> None:
         with self._lock:
-            self.stream.write(f"{message}\n")
-            self.stream.flush()
+            self._write(f"{message}\n")
 
 
 class SilentProgress:

@@ -10,7 +10,11 @@ from pathlib import Path
 from hooks import StepError, StepOutcome
 
 from ._progress import Progress
-from .errors import StepFailedError
+from .errors import InterruptedByUserError, StepFailedError
+
+# What `run_steps` says after Ctrl-C: given the finished steps' reports and the labels of the
+# steps not run (the interrupted one first), the state the project is in and how to finish.
+InterruptedContext = Callable[[Sequence["StepReport"], Sequence[str]], str]
 
 
 @dataclass(frozen=True)
@@ -37,14 +41,31 @@ def run_steps(
     progress: Progress,
     *,
     failure_context: str,
+    interrupted_context: InterruptedContext | None = None,
 ) -> list[StepReport]:
-    """Run `steps` in `project`; on failure re-raise with which step failed and what was kept."""
+    """Run `steps` in `project`; on failure re-raise with which step failed and what was kept.
+
+    Ctrl-C (KeyboardInterrupt) during a step becomes InterruptedByUserError saying which step
+    was interrupted, what was not run and, from `interrupted_context`, what state the project
+    is in (default: `failure_context`).
+    """
     reports: list[StepReport] = []
     for index, step in enumerate(steps, start=1):
         progress.step_started(index, len(steps), step.label)
         started = time.perf_counter()
         try:
             outcome = step.run(project)
+        except KeyboardInterrupt:
+            progress.step_finished("interrupted")
+            not_run = [later.label for later in steps[index - 1 :]]
+            context = (
+                interrupted_context(reports, not_run)
+                if interrupted_context is not None
+                else f"{failure_context}; not run: {', '.join(not_run)}"
+            )
+            raise InterruptedByUserError(
+                f"interrupted during step '{step.label}'; {context}"
+            ) from None
         except (StepError, StepFailedError) as error:
             progress.step_finished("failed")
             if error.output:

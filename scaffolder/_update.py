@@ -14,7 +14,7 @@ from packaging.version import InvalidVersion, Version
 
 from hooks import StepOutcome, go_mod_tidy, gofmt_check
 
-from ._conflicts import find_conflicts
+from ._conflicts import find_conflicts, rej_notes_after_update
 from ._copier_adapter import template_question_specs
 from ._copier_errors import copier_errors_translated
 from ._copier_session import copier_reading_cache
@@ -46,6 +46,9 @@ class UpdateResult:
     steps: list[StepReport] = field(default_factory=list)
     template_source: str = ""
     repointed_from: str | None = None  # the source the answers file named before, if re-pointed
+    # One line per `<file>.rej` (--conflict rej): the file holds the template's side, the
+    # team's edit is in the .rej, and what to do (see rej_notes_after_update).
+    rej_notes: list[str] = field(default_factory=list)
 
     @property
     def has_conflicts(self) -> bool:
@@ -208,15 +211,20 @@ def update_service(
         failure_context=f"the update to {after.commit} was applied to {project}",
     )
     changed = _changed_paths(project)
+    remaining = find_conflicts(project, changed)
+    rej_notes = rej_notes_after_update(project, remaining)
+    for note in rej_notes:
+        progress.note(note)
     return UpdateResult(
         path=project,
         from_version=recorded.commit,
         to_version=after.commit,
         changed_files=changed,
-        conflicted_files=find_conflicts(project, changed),
+        conflicted_files=remaining,
         steps=reports,
         template_source=source.recorded,
         repointed_from=source.replaces,
+        rej_notes=rej_notes,
     )
 
 

@@ -13,10 +13,13 @@ from ._cli_common import (
     PROG,
     OneLineErrorParser,
     add_data_option,
+    discard_output,
+    flush_or_discard,
     print_error,
     report_changed_files,
     verb_parser,
     write_json,
+    write_out,
 )
 from ._cli_drift import add_diff_parser, add_heal_option, run_heal
 from ._cli_fleet import add_adopt_parser, add_fleet_parser
@@ -24,6 +27,7 @@ from ._cli_help import answer_keys_help
 from ._data_args import parse_data_items
 from ._new import new_service
 from ._org_config import (
+    CONFIG_PATH_ENV,
     ORG_CONFIG_KEYS,
     org_config_path,
     org_config_text,
@@ -35,6 +39,8 @@ from ._update import update_service
 from .errors import ExitCode, FleetIncompleteError, ScaffoldError, YesWithoutForceError
 
 DEBUG_ENV = "GOPERF_SCAFFOLD_DEBUG"
+# 128 + SIGPIPE: what a shell reports for a tool that a closed pipe ended (see `main`).
+EXIT_CLOSED_PIPE = 141
 
 
 def _always_yes(_files: Sequence[str]) -> bool:
@@ -71,7 +77,7 @@ def _run_new(args: argparse.Namespace) -> int:
         tidy=not args.no_tidy,
         verify=not args.no_verify,
     )
-    sys.stdout.write(f"\n{result.message}\n")
+    write_out(f"\n{result.message}\n")
     return ExitCode.OK
 
 
@@ -221,6 +227,11 @@ def _add_check_parser(commands: argparse._SubParsersAction[OneLineErrorParser]) 
 def _add_config_parser(commands: argparse._SubParsersAction[OneLineErrorParser]) -> None:
     keys = "keys: " + "; ".join(f"{key} ({text})" for key, (_, text) in ORG_CONFIG_KEYS.items())
     config = verb_parser(commands, "config")
+    # The actual file, so that a user can open or ship it (platformdirs' user config folder).
+    config.description = (
+        f"{config.description} The file: {org_config_path()} (the user config folder of this "
+        f"platform; the environment variable {CONFIG_PATH_ENV} names another file)."
+    )
     actions = config.add_subparsers(
         dest="config_command", metavar="ACTION", parser_class=OneLineErrorParser
     )
@@ -279,7 +290,22 @@ def _fail(message: str, code: ExitCode, *, as_json: bool) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; the one place that turns errors into a one-line message and an exit code."""
+    """Run the CLI; the one place that turns errors into a one-line message and an exit code.
+
+    A reader that closes the pipe early (`goperf-scaffold new svc 2>&1 | head -3`) never stops
+    the work half-way: progress and messages are no longer printed, the steps (go mod tidy, git
+    init + first commit, the build) still run, and the exit code is the command's own (0 for a
+    generated project), as if the reader had read everything: the project is complete, so a
+    `set -o pipefail` script must not fail on it. Only when a verb's printing itself is cut off
+    by the closed pipe does the command stop, with 141 (128 + SIGPIPE), as shells report a tool
+    that SIGPIPE ended.
+    """
+    code = _main(argv)
+    flush_or_discard()
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     # Known before parsing, so that even a usage error of `check --json` answers in JSON.
     as_json = "--json" in arguments and not {"-h", "--help"} & set(arguments)
@@ -289,6 +315,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = args.command
         handler: Callable[[argparse.Namespace], int] = args.handler
         return int(handler(args))
+    except BrokenPipeError:  # stdout's reader went away while a verb printed its report
+        discard_output(sys.stdout)
+        return EXIT_CLOSED_PIPE
     except FleetIncompleteError as error:  # the report is printed; the summary is the error
         print_error(str(error))
         return int(error.exit_code)

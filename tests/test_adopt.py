@@ -17,7 +17,7 @@ from scaffolder.errors import ExitCode, ProjectNotUpdatableError
 from ._helpers_env import assert_one_line_error, isolate_user_dirs, require_go, run_cli
 from ._helpers_teams import RepoState
 from ._helpers_template_repo import TemplateRepo, commit_all, git, init_repo
-from ._helpers_tiny_template import build_tiny_template, release_tiny_version
+from ._helpers_tiny_template import build_tiny_template, files_of_version, release_tiny_version
 
 # A small service someone wrote by hand: its own main.go, a handler and its test.
 LEGACY_GO_MOD = "module example.com/legacy\n\ngo 1.24\n"
@@ -217,6 +217,71 @@ def test_adopt_refuses_what_it_cannot_adopt(
     assert sorted(p.name for p in target.iterdir()) == before
     with pytest.raises(ProjectNotUpdatableError):
         adopt_service(target, template=str(template.root), progress=SilentProgress())
+
+
+# A yes/no question, and one asked only when it is yes: `--data` is held to them.
+YES_NO_QUESTIONS = """
+examples:
+  type: bool
+  help: Include the example handlers
+  default: true
+
+example_name:
+  type: str
+  help: Name of the example handler
+  default: hello
+  when: "{{ examples }}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("data", "code", "fragment"),
+    [
+        (["colour=blue"], ExitCode.USAGE, "unknown --data key(s) colour; questions: "),
+        (["examples=maybe"], ExitCode.INVALID_ANSWER, "examples is a yes/no question"),
+        (["examples=nope"], ExitCode.INVALID_ANSWER, "examples is a yes/no question"),
+        (
+            ["examples=no", "example_name=hi"],
+            ExitCode.INVALID_ANSWER,
+            "example_name is asked only when examples",
+        ),
+    ],
+)
+def test_adopt_refuses_bad_data_before_writing_anything(
+    template: TemplateRepo,
+    legacy: Path,
+    data: list[str],
+    code: ExitCode,
+    fragment: str,
+) -> None:
+    """`adopt --data` refuses what `new` and `update` refuse, in the same words and codes, and
+    leaves the repository as it was: no branch, no file."""
+    template.write({"copier.yml": str(files_of_version("1.0.0")["copier.yml"]) + YES_NO_QUESTIONS})
+    template.release("1.0.1")
+    before = RepoState.of(legacy)
+    data_args = [arg for item in data for arg in ("--data", item)]
+
+    completed = run_cli(
+        ["adopt", str(legacy), "--template", str(template.root), *data_args], cwd=legacy.parent
+    )
+
+    assert completed.returncode == code, completed.stderr
+    assert fragment in assert_one_line_error(completed.stderr)
+    assert RepoState.of(legacy) == before
+    assert git("branch", "--list", "template/*", cwd=legacy).strip() == ""
+
+
+def test_adopt_records_yes_no_data_as_booleans(
+    tmp_path: Path, template: TemplateRepo, legacy: Path
+) -> None:
+    template.write({"copier.yml": str(files_of_version("1.0.0")["copier.yml"]) + YES_NO_QUESTIONS})
+    template.release("1.0.1")
+    adopt_service(
+        legacy, template=str(template.root), data={"examples": "No"}, progress=SilentProgress()
+    )
+    answers = yaml.safe_load((legacy / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["examples"] is False
+    assert "example_name" not in answers
 
 
 # 1.0.1 of the tiny template, laid out as the real one: the service in cmd/<name>/, its routes

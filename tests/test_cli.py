@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,13 @@ from scaffolder._package import canonical_template_url
 from scaffolder.cli import build_parser, main
 from scaffolder.errors import EXIT_CODE_MEANINGS, ExitCode
 
-from ._helpers_env import assert_one_line_error, isolate_user_dirs, require_go, run_cli
+from ._helpers_env import (
+    assert_one_line_error,
+    console_script,
+    isolate_user_dirs,
+    require_go,
+    run_cli,
+)
 from ._helpers_template_repo import TemplateRepo, git
 from ._helpers_tiny_template import build_tiny_template
 from .conftest import REPO_ROOT
@@ -42,12 +51,44 @@ def test_version(tmp_path: Path) -> None:
     assert completed.stdout.strip() == f"goperf-scaffold {scaffolder.__version__}"
 
 
-def test_help_documents_the_exit_codes(tmp_path: Path) -> None:
-    completed = run_cli(["new", "--help"], cwd=tmp_path)
+def _exit_code_rows(help_text: str) -> list[str]:
+    """The rows of the `exit codes:` section of a --help (code, then meaning)."""
+    section = help_text.split("exit codes:\n", 1)[1]
+    return [row for row in section.splitlines() if re.match(r"^  \d+ +\S", row)]
+
+
+def test_the_top_level_help_has_the_whole_exit_code_table(tmp_path: Path) -> None:
+    completed = run_cli(["--help"], cwd=tmp_path)
     assert completed.returncode == 0
-    assert "exit codes:" in completed.stdout
-    for code, meaning in EXIT_CODE_MEANINGS.items():
-        assert f"  {int(code):<4}{meaning}" in completed.stdout
+    rows = _exit_code_rows(completed.stdout)
+    assert rows == [f"  {int(code):<4}{meaning}" for code, meaning in EXIT_CODE_MEANINGS.items()]
+
+
+@pytest.mark.parametrize(
+    ("verb", "codes"),
+    [
+        ("new", [0, 2, 3, 4, 5, 6, 11, 130]),
+        ("update", [0, 2, 3, 5, 6, 7, 8, 9, 130]),
+        ("check", [0, 2, 5, 7, 10, 130]),
+        ("diff", [0, 1, 2, 5, 7, 13, 130]),
+        ("fleet status", [0, 2, 10, 12, 130]),
+        ("fleet update", [0, 2, 5, 12, 130]),
+        ("adopt", [0, 2, 3, 5, 7, 9, 130]),
+        ("config", [0, 2, 11, 130]),
+    ],
+)
+def test_each_verb_help_names_only_its_exit_codes(
+    tmp_path: Path, verb: str, codes: list[int]
+) -> None:
+    completed = run_cli([*verb.split(), "--help"], cwd=tmp_path)
+    assert completed.returncode == 0
+    assert completed.stdout.count("exit codes:") == 1
+    rows = _exit_code_rows(completed.stdout)
+    assert [int(row.split()[0]) for row in rows] == codes
+    for row in rows:  # in the words of the whole table
+        code = ExitCode(int(row.split()[0]))
+        assert row == f"  {int(code):<4}{EXIT_CODE_MEANINGS[code]}"
+    assert "every code: `goperf-scaffold --help`)" in completed.stdout
 
 
 def test_new_help_lists_every_answer_key_with_its_choices_and_default(tmp_path: Path) -> None:
@@ -210,6 +251,27 @@ def test_the_derived_project_name_is_printed(tmp_path: Path) -> None:
     assert (tmp_path / "My Service" / "cmd" / "my-service" / "main.go").is_file()
 
 
+@pytest.mark.parametrize("source", ["copier.yml", "fallback"])
+def test_the_next_steps_cd_line_is_shell_quoted(
+    tmp_path: Path, tiny_template: TemplateRepo, source: str
+) -> None:
+    """copier.yml's `_message_after_copy` and the CLI's fallback (the tiny template has no
+    message) both print a `cd` line that a shell runs as is, spaces and quotes included."""
+    dest = tmp_path / 'it\'s my "svc"'
+    template = [] if source == "copier.yml" else ["--template", str(tiny_template.root)]
+    completed = run_cli(["new", dest.name, "--defaults", "--no-git", *FAST, *template],
+                        cwd=tmp_path)  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert ("make db-up" in completed.stdout or "# run the tests" in completed.stdout) == (
+        source == "copier.yml"
+    )
+    cd_line = next(line for line in completed.stdout.splitlines() if "cd " in line).strip()
+    assert shlex.split(cd_line) == ["cd", str(dest)], cd_line
+    shell = subprocess.run(["sh", "-c", f"{cd_line} && pwd"], cwd="/", capture_output=True,
+                           text=True, check=False)  # fmt: skip
+    assert shell.stdout.strip() == str(dest), shell.stderr
+
+
 def test_new_refuses_a_missing_parent(tmp_path: Path) -> None:
     completed = run_cli(["new", "no/such/parent/svc", "--defaults"], cwd=tmp_path)
     assert completed.returncode == ExitCode.DESTINATION
@@ -244,6 +306,44 @@ def test_failed_verification_exit_code_and_kept_project(
     assert f"the project was kept at {tmp_path / 'demo'}" in error
     assert "[3/3] go build ./... + go vet ./... … failed" in completed.stderr
     assert (tmp_path / "demo" / "main.go").is_file()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("verify_build", " and committed", "go build ./... + go vet ./..."),
+        ("git_init_and_commit", ", not committed",
+         "git init + first commit, go build ./... + go vet ./..."),
+    ],
+    ids=["during-verify", "during-git"],
+)  # fmt: skip
+def test_ctrl_c_during_the_steps_says_what_state_the_project_is_in(
+    tmp_path: Path,
+    tiny_template: TemplateRepo,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    case: tuple[str, str, str],
+) -> None:
+    interrupted, state, not_run = case
+
+    def ctrl_c(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(f"scaffolder._new.{interrupted}", ctrl_c)
+    dest = tmp_path / "my demo"
+    code = main(["new", str(dest), "--template", str(tiny_template.root), "--defaults",
+                 "--no-tidy"])  # fmt: skip
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.INTERRUPTED
+    error = assert_one_line_error(captured.err)
+    assert error.startswith("goperf-scaffold: error: interrupted during step '"), error
+    assert f"the project was kept at {dest}{state}" in error
+    assert f"not run: {not_run};" in error
+    assert error.endswith(f"to finish: cd '{dest}' && make race"), error
+    assert "… interrupted" in captured.err  # the progress line ends
+    assert (dest / ".copier-answers.yml").is_file()
+    assert (dest / ".git").is_dir() == (interrupted == "verify_build")
 
 
 # --- config -----------------------------------------------------------------------------------
@@ -281,6 +381,9 @@ def test_config_round_trip_keeps_comments(tmp_path: Path) -> None:
     [
         (["config", "set", "colour", "red"], "unknown config key 'colour'"),
         (["config", "set", "database", "mysql"], "bad value 'mysql' for database"),
+        (["config", "set", "tracing", "jaeger"], "bad value 'jaeger' for tracing"),
+        (["config", "set", "gomaxprocs", "4"], "bad value '4' for gomaxprocs"),
+        (["config", "set", "renovate", "maybe"], "renovate"),
         (["config", "unset", "colour"], "unknown config key 'colour'"),
     ],
 )
@@ -290,7 +393,83 @@ def test_config_errors(tmp_path: Path, args: list[str], fragment: str) -> None:
     assert fragment in assert_one_line_error(completed.stderr)
 
 
+def test_config_sets_tracing_gomaxprocs_and_renovate_for_new(tmp_path: Path) -> None:
+    for key, value in [("tracing", "otel"), ("gomaxprocs", "automaxprocs"), ("renovate", "no")]:
+        completed = run_cli(["config", "set", key, value], cwd=tmp_path)
+        assert completed.returncode == 0, completed.stderr
+    shown = run_cli(["config", "show"], cwd=tmp_path).stdout
+    for line in ["tracing: otel", "gomaxprocs: automaxprocs", "renovate: false"]:
+        assert re.search(rf"^{line}$", shown, re.MULTILINE), shown
+
+    made = run_cli(["new", "svc", "--defaults", "--no-git", *FAST], cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    answers = yaml.safe_load((tmp_path / "svc" / ".copier-answers.yml").read_text())
+    assert answers["ci"] == "github"  # where renovate is asked: the org's false wins
+    assert (answers["tracing"], answers["gomaxprocs"], answers["renovate"]) == (
+        "otel",
+        "automaxprocs",
+        False,
+    )
+    assert not (tmp_path / "svc" / "renovate.json").exists()
+
+
+def test_config_renovate_true_adds_nothing_to_a_project_without_github_ci(tmp_path: Path) -> None:
+    assert run_cli(["config", "set", "renovate", "true"], cwd=tmp_path).returncode == 0
+    made = run_cli(["new", "svc", "--defaults", "--no-git", "--data", "ci=none", *FAST],
+                   cwd=tmp_path)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert not (tmp_path / "svc" / "renovate.json").exists()
+
+
+def test_config_help_prints_where_the_file_lives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    overridden = run_cli(["config", "--help"], cwd=tmp_path)
+    assert str(tmp_path / "user-config" / "config.yml") in " ".join(overridden.stdout.split())
+    # Without the override: the platform's user config folder (platformdirs; XDG on Linux).
+    monkeypatch.delenv("GOPERF_SCAFFOLD_CONFIG")
+    platform = run_cli(["config", "--help"], cwd=tmp_path,
+                       env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")})  # fmt: skip
+    assert platform.returncode == 0
+    expected = tmp_path / "xdg" / "goperf-scaffold" / "config.yml"
+    assert f"The file: {expected} " in " ".join(platform.stdout.split())
+    assert "GOPERF_SCAFFOLD_CONFIG names another file" in " ".join(platform.stdout.split())
+
+
 def test_check_outside_a_project(tmp_path: Path) -> None:
     completed = run_cli(["check", str(tmp_path)], cwd=tmp_path)
     assert completed.returncode == ExitCode.NOT_UPDATABLE
     assert "no .copier-answers.yml" in assert_one_line_error(completed.stderr)
+
+
+# --- a closed pipe (`new … | head -3`) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("stderr_too", [False, True], ids=["stdout", "stdout-and-stderr"])
+def test_a_closed_pipe_finishes_the_steps_and_exits_0(
+    tmp_path: Path, tiny_template: TemplateRepo, stderr_too: bool
+) -> None:
+    """The reader is gone before the first line (read end closed): every write gets EPIPE."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        completed = subprocess.run(
+            [console_script(), "new", "demo", "--defaults", "--no-tidy", "--no-verify",
+             "--template", str(tiny_template.root)],
+            cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=write_end,
+            stderr=write_end if stderr_too else subprocess.PIPE,
+            text=True, check=False, timeout=300,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+
+    assert completed.returncode == 0, completed.stderr
+    if not stderr_too:
+        assert "Traceback" not in completed.stderr
+        assert "Exception ignored" not in completed.stderr
+        assert "error:" not in completed.stderr
+        assert "[2/3] git init + first commit … done" in completed.stderr
+    project = tmp_path / "demo"
+    assert (project / ".git").is_dir()
+    assert git("log", "--format=%s", cwd=project).strip() == "Initial commit from goperf-scaffold"
+    assert git("status", "--porcelain", cwd=project) == ""

@@ -15,6 +15,7 @@ from scaffolder import (
     set_org_config_value,
     unset_org_config_value,
 )
+from scaffolder._org_config import org_defaults_for_new
 from scaffolder.errors import ExitCode, OrgConfigError
 
 from ._helpers_env import isolate_user_dirs
@@ -159,3 +160,24 @@ def test_new_uses_the_org_template_source(tmp_path: Path, tiny_template: Templat
     )
     assert result.template_source == str(tiny_template.root)
     assert (result.path / "greeting.go").is_file()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "stored"),
+    [("tracing", "otel", "otel"), ("gomaxprocs", "automaxprocs", "automaxprocs"),
+     ("renovate", "off", False)],
+)  # fmt: skip
+def test_tracing_gomaxprocs_and_renovate_are_org_defaults(
+    key: str, value: str, stored: object
+) -> None:
+    assert set_org_config_value(key, value) == stored
+    assert read_org_config() == {key: stored}
+    assert org_defaults_for_new().user_defaults == {key: stored}
+
+
+def test_renovate_true_is_left_to_the_template_default() -> None:
+    """Copier would use an unasked default as is: true would add renovate.json without GitHub CI;
+    the template's own default is already true where renovate applies (ci=github)."""
+    set_org_config_value("renovate", "yes")
+    assert read_org_config() == {"renovate": True}
+    assert "renovate" not in org_defaults_for_new().user_defaults

@@ -56,3 +56,24 @@ def test_the_ticker_stops_with_the_step() -> None:
     size = len(log.getvalue())
     time.sleep(0.1)
     assert len(log.getvalue()) == size
+
+
+class _ClosedPipe(io.StringIO):
+    """A stream whose reader went away (`… 2>&1 | head -3`): every write fails with EPIPE."""
+
+    writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_closed_pipe_silences_the_progress_without_failing_the_steps() -> None:
+    stream = _ClosedPipe()
+    progress = StreamProgress(stream, log_tick=0.01)
+    progress.note("project_name: svc")  # would raise BrokenPipeError into the steps
+    progress.step_started(2, 3, "git init + first commit")
+    time.sleep(0.05)
+    progress.step_finished("done (0.1s)")
+    assert progress.closed
+    assert stream.writes == 1  # the first failure stops the printing

@@ -287,6 +287,41 @@ def test_rej_conflict_mode_leaves_rej_files(
     assert result.has_conflicts
 
 
+def test_rej_conflict_mode_says_which_side_each_file_now_holds(
+    tmp_path: Path, tiny_template: TemplateRepo, edited_project: Path
+) -> None:
+    """Copier's rej mode keeps the template's side in the file and moves the team's edit to
+    `<file>.rej`; the summary says so for each file, with what to do, and it is true."""
+    release_tiny_version(tiny_template, "1.1.0")
+
+    completed = run_cli(
+        ["update", "--conflict", "rej", "--trust", "--no-tidy", str(edited_project)],
+        cwd=tmp_path,
+    )
+
+    assert completed.returncode == ExitCode.CONFLICTS, completed.stderr
+    # What the notes claim, checked on disk: the template's line kept, the team's in the .rej.
+    makefile = (edited_project / "Makefile").read_text()
+    assert "go build -trimpath ./..." in makefile
+    assert "go build -v ./..." not in makefile
+    assert "+\tgo build -v ./..." in (edited_project / "Makefile.rej").read_text()
+    assert (
+        "Makefile now holds the template's version where the team's edits conflicted with it; "
+        "those edits are in Makefile.rej (edits that did not conflict stay in Makefile): "
+        "review Makefile.rej, re-apply the edits you still want to Makefile, "
+        "then delete Makefile.rej"
+    ) in completed.stderr
+    # 1.1.0 renamed greeting.go: the file is gone, the team's edit of it is in the .rej.
+    assert not (edited_project / "greeting.go").exists()
+    assert '+\treturn "bye, team"' in (edited_project / "greeting.go.rej").read_text()
+    assert (
+        "greeting.go is gone: the new template version no longer has it (removed or renamed); "
+        "the team's edits to it are in greeting.go.rej: review greeting.go.rej, re-apply the "
+        "edits you still want where that code lives now, then delete greeting.go.rej"
+    ) in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
 # --- the per-user mirror of goperf-scaffold's own template -------------------------------------
 
 
