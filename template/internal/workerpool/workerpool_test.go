@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -56,10 +57,29 @@ func (b *blocker) occupy(t *testing.T, p *Pool, n int) {
 			t.Fatalf("Submit(blocker) = %v", err)
 		}
 	}
-	for range n {
-		<-b.started
+	for i := range n {
+		select {
+		case <-b.started:
+		case <-time.After(waitLimit):
+			// A lost task fails here, with a message, not as go test's ten-minute timeout.
+			t.Fatalf("only %d of %d blocking tasks started within %s", i, n, waitLimit)
+		}
 	}
 }
+
+// wait receives from ch, or fails the test after waitLimit naming what never happened.
+func wait(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(waitLimit):
+		t.Fatalf("%s: not within %s", what, waitLimit)
+	}
+}
+
+// waitLimit bounds every wait of these tests for something the pool must do: far beyond what
+// a loaded machine needs, far below go test's own timeout.
+const waitLimit = 30 * time.Second
 
 func shutdown(t *testing.T, p *Pool) {
 	t.Helper()
@@ -146,7 +166,7 @@ func TestNegativeQueueSizeMeansNoQueue(t *testing.T) {
 	if err := p.Submit(context.Background(), func(context.Context) { close(ran) }); err != nil {
 		t.Fatalf("Submit = %v", err)
 	}
-	<-ran
+	wait(t, ran, "the task")
 	shutdown(t, p)
 }
 
@@ -354,7 +374,7 @@ func TestPanicIsRecoveredLoggedAndCounted(t *testing.T) {
 	if err := p.Submit(context.Background(), func(context.Context) { close(ran) }); err != nil {
 		t.Fatalf("Submit = %v", err)
 	}
-	<-ran // the only worker survived the panic
+	wait(t, ran, "a task after the panic (the only worker must survive it)")
 	shutdown(t, p)
 
 	out := buf.String()
@@ -385,7 +405,7 @@ func TestPoolSurvivesAFloodOfPanics(t *testing.T) {
 	if err := p.Submit(context.Background(), func(context.Context) { close(ran) }); err != nil {
 		t.Fatalf("Submit after %d panics = %v", n, err)
 	}
-	<-ran
+	wait(t, ran, "the task")
 	shutdown(t, p)
 	st := p.Stats()
 	if st.Panicked != uint64(n) || st.Completed != uint64(n)+1 {
@@ -404,7 +424,7 @@ func TestGoexitInTaskKeepsThePoolWhole(t *testing.T) {
 	if err := p.Submit(context.Background(), func(context.Context) { close(ran) }); err != nil {
 		t.Fatalf("Submit = %v", err)
 	}
-	<-ran
+	wait(t, ran, "the task")
 	shutdown(t, p) // would hang if a worker had been lost
 	if st := p.Stats(); st.Completed != 4 || st.Panicked != 3 {
 		t.Errorf("Stats = %+v, want Completed 4, Panicked 3", st)
