@@ -8,6 +8,7 @@ from pathlib import Path
 
 from packaging.version import Version
 
+from ._answer_warnings import answer_warnings
 from ._package import installed_version
 from ._project import RecordedProject, read_recorded_project
 from ._source import TemplateSource, source_for_project
@@ -79,6 +80,7 @@ def check_service(path: str | os.PathLike[str] = ".") -> CheckResult:
             f"re-points it to {source.recorded}"
         )
     _refuse_a_newer_project(source, recorded)
+    notes += answer_warnings(recorded.answers)
     available = releases(source.versions())
     latest: Version | None = max(available, default=None)
     return CheckResult(

@@ -16,6 +16,7 @@ import yaml
 
 from hooks import StepOutcome, git_init_and_commit, go_mod_tidy, verify_build
 
+from ._answer_warnings import answer_warnings
 from ._constants import ANSWERS_FILE
 from ._copier_adapter import message_after_copy, question_specs
 from ._copier_errors import copier_errors_translated
@@ -285,6 +286,8 @@ def new_service(
     )
     if overwritten:
         progress.note(f"overwrote {len(overwritten)} file(s): {', '.join(overwritten)}")
+    for warning in answer_warnings(recorded):
+        progress.note(warning)
     steps = _post_generation_steps(
         tidy=tidy, git_init=git_init, verify=verify, generated=generated if has_content else None
     )

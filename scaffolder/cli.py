@@ -101,11 +101,14 @@ def _run_update(args: argparse.Namespace) -> int:
         f"Updated {result.path} from template {result.from_version} to {result.to_version}; "
         f"{len(result.changed_files)} file(s) changed:\n"
     )
-    return report_changed_files(
-        result.changed_files,
-        result.conflicted_files,
-        "resolve the markers (or .rej files), then review and commit",
+    hint = (
+        "each file keeps the template's side of its conflicts and its .rej holds your "
+        "conflicting edits (notes above): re-apply the edits you keep, delete the .rej files, "
+        "then commit"
+        if args.conflict == "rej"
+        else "keep your lines or the template's at each <<<<<<< marker, then review and commit"
     )
+    return report_changed_files(result.changed_files, result.conflicted_files, hint)
 
 
 def _run_check(args: argparse.Namespace) -> int:

@@ -58,7 +58,7 @@ class Variant:
 
 
 OFF = {"METRICS_ADDR": "off", "ACCESS_LOG": "off", "FLIGHT_RECORDER": "off"}
-VARIANTS = (
+VARIANTS: tuple[Variant, ...] = (
     Variant("off", "none", OFF, "metrics, access log and flight recorder off (baseline)"),
     Variant(
         "metrics",
@@ -82,7 +82,13 @@ VARIANTS = (
         "defaults",
         "none",
         {"METRICS_ADDR": "127.0.0.1:0"},
-        "the shipped defaults: metrics, access log errors, flight recorder on",
+        "the shipped defaults: metrics, access log errors, flight recorder auto (not recording)",
+    ),
+    Variant(
+        "recorder=on",
+        "none",
+        {"METRICS_ADDR": "127.0.0.1:0", "FLIGHT_RECORDER": "on"},
+        "the shipped defaults with the flight recorder always on (FLIGHT_RECORDER=on)",
     ),
     Variant(
         "defaults+otel",
@@ -290,8 +296,8 @@ def summarize(results: Results, variants: tuple[Variant, ...]) -> str:
     lines.append("\nhandler benchmarks (median of the counts)\n")
     lines.append("| benchmark | ns/op | B/op | allocs/op |")
     lines.append("| --- | --- | --- | --- |")
-    for name, v in results.handler.items():
-        ns, size, allocs = v["ns_per_op"], v["bytes_per_op"], v["allocs_per_op"]
+    for name, counts in results.handler.items():
+        ns, size, allocs = counts["ns_per_op"], counts["bytes_per_op"], counts["allocs_per_op"]
         lines.append(f"| {name} | {ns:.0f} | {size:.0f} | {allocs:.0f} |")
     return "\n".join(lines)
 

@@ -1,5 +1,9 @@
 """The benchmark-regression gate of generated projects (`make bench-gate`, cmd/benchgate): it
-passes when nothing changed, fails when a function got slower, and CI runs it on pull requests."""
+passes when nothing changed, fails when a zero-allocation path starts to allocate, prints only the
+significant changes, and CI runs it on pull requests. Its sensitivity to a 15% slowdown and its
+false-alarm rate are measured on synthetic samples by the project's own Go test
+(cmd/benchgate/gate_test.go), which the generated projects' test suites run: a real 15%
+slowdown cannot be resolved reliably on the suite's busy 2-core machine, an allocation can."""
 
 from __future__ import annotations
 
@@ -15,15 +19,10 @@ from .conftest import PROFILES, Rendered, go_env, need, run
 
 pytestmark = pytest.mark.go
 
-# The gate compares only this benchmark here, briefly: the machine's time goes to the compare.
-QUICK_GATE = [
-    "GATE_PKGS=./internal/server",
-    "GATE_BENCH=^BenchmarkLivez$",
-    "GATE_COUNT=5",
-    "GATE_TIME=5000x",
-]
+# The gate compares only this benchmark here, with the shipped runs, run time and threshold.
+QUICK_GATE = ["GATE_PKGS=./internal/server", "GATE_BENCH=^BenchmarkLivez$"]
 
-# GET /livez's handler, to be slowed: its first statement becomes a 200 µs sleep.
+# GET /livez's handler, zero-allocation: its first statement becomes an allocation.
 _LIVEZ_BODY = re.compile(
     r"(func handleLivez\(\) http\.Handler \{\n(?:\t[^\n]*\n)*?"
     r"\treturn http\.HandlerFunc\(func\([^)]*\) \{\n)"
@@ -57,33 +56,46 @@ def committed(rendered_profiles: dict[str, Rendered], tmp_path: Path) -> Path:
     return project
 
 
-def test_gate_passes_without_a_change_and_fails_on_a_slowed_function(committed: Path) -> None:
-    # Nothing changed: the same code on both sides must pass. The threshold is raised to 25%
-    # for this run only because the suite shares its machine with other builds; the slowed
-    # run below is judged by the default threshold (10%).
-    unchanged = gate(committed, "BASE=HEAD", "GATE_THRESHOLD=25", *QUICK_GATE)
+def test_gate_passes_without_a_change_and_fails_when_a_zero_allocation_path_allocates(
+    committed: Path,
+) -> None:
+    # Nothing changed: the same code on both sides passes at the shipped threshold (10%).
+    unchanged = gate(committed, "BASE=HEAD", *QUICK_GATE)
     output = unchanged.stdout + unchanged.stderr
     assert unchanged.returncode == 0, output
-    assert "bench-gate: PASS" in output
-    assert re.search(r"Livez-\d+\s+\S+ ± ", output), "benchstat's comparison is printed"
+    verdict = [line for line in unchanged.stdout.splitlines() if "bench-gate: PASS" in line]
+    assert len(verdict) == 1, output
+    assert "in 3 comparisons of sec/op, B/op, allocs/op" in verdict[0], "one line sums it up"
+    # Only significant changes are listed, one a line: none, or a time within the threshold.
+    listed = [line for line in unchanged.stdout.splitlines() if line.startswith("  ")]
+    assert all(line.startswith(("  worse ", "  better ")) for line in listed), output
     results = committed / "bench-results" / "gate"
     assert "BenchmarkLivez" in (results / "base.txt").read_text()
     assert "BenchmarkLivez" in (results / "head.txt").read_text()
+    assert re.search(r"Livez-\d+\s+\S+ ± ", (results / "benchstat.txt").read_text()), (
+        "benchstat's full comparison is saved"
+    )
     worktrees = run(["git", "worktree", "list"], committed).stdout.strip().splitlines()
     assert len(worktrees) == 1, f"the base worktree is removed afterwards: {worktrees}"
 
+    # GET /livez starts to allocate: 0 -> 1 allocs/op, 0 -> 16 B/op. benchstat cannot put a
+    # change from 0 in percent (it writes "?"); the gate fails it whatever the threshold.
     handlers = committed / "internal" / "server" / "handlers_health.go"
     source = handlers.read_text()
-    slowed, count = _LIVEZ_BODY.subn(r"\1\t\ttime.Sleep(200 * time.Microsecond)\n", source)
+    allocating, count = _LIVEZ_BODY.subn(r'\1\t\tw.Header()["X-Gate"] = []string{"on"}\n', source)
     assert count == 1, f"handleLivez changed shape; update this test:\n{source}"
-    slowed = slowed.replace('\t"net/http"\n', '\t"net/http"\n\t"time"\n', 1)
-    handlers.write_text(slowed)
+    handlers.write_text(allocating)
 
     regressed = gate(committed, "BASE=HEAD", *QUICK_GATE)
     output = regressed.stdout + regressed.stderr
     assert regressed.returncode != 0, output
-    assert "bench-gate: FAIL" in output
-    assert re.search(r"internal/server Livez-\d+ sec/op: .*\(\+\d", output), output
+    assert re.search(r"^bench-gate: FAIL: [23] regression", regressed.stdout, re.M), output
+    for unit, grown in (("allocs/op", "0 -> 1"), ("B/op", "0B -> 16B")):
+        assert re.search(
+            rf"^  REGRESSION \S+/internal/server Livez-\d+ {unit}: {grown} \(from 0, p=",
+            regressed.stdout,
+            re.M,
+        ), output
 
 
 def test_gate_needs_a_base_it_can_find(committed: Path) -> None:

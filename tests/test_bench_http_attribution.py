@@ -12,7 +12,7 @@ from bench.report._http_attribution import CATEGORIES, Pair, classify, shares
 
 TRACES = """File: svc
 Type: cpu
-Duration: 8s, Total samples = 7.64s (95.49%)
+Duration: 8s, Total samples = 3.04s (38.00%)
 -----------+-------------------------------------------------------
      2.81s   internal/runtime/syscall/linux.Syscall6
              syscall.RawSyscall6
@@ -85,6 +85,16 @@ def test_each_sample_goes_to_the_part_it_was_spent_in() -> None:
     }
     for key, seconds in expected.items():
         assert math.isclose(got[key], seconds, abs_tol=1e-9), (key, got)
+
+
+def test_samples_the_parser_cannot_read_fail_the_attribution_instead_of_skewing_it() -> None:
+    """The shares are fractions of what was parsed, so they always add up to 100 %; pprof's own
+    total in the header is the independent check that no sample was dropped on the way."""
+    mangled = TRACES.replace("     2.81s   internal/runtime", "     2.81 s  internal/runtime")
+    with pytest.raises(ValueError, match=r"attributed 0\.230 s of the profile's 3\.040 s"):
+        shares(mangled)
+    with pytest.raises(ValueError, match="Total samples"):
+        shares(TRACES.replace("Total samples", "Samples"))
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.server
 import itertools
 import json
+import math
 import random
 import re
 import socket
@@ -262,8 +263,9 @@ def test_real_prometheus_answers_every_dashboard_and_alert_query(
     built_binaries: dict[str, Path], rendered_profiles: dict[str, Rendered], tmp_path: Path
 ) -> None:
     """Prometheus scrapes the metrics listener during a burst of traffic; then every query of
-    the dashboard and every alert's query (histogram_quantile p99 included) returns data, and a
-    thousand requests to random unknown paths add no series."""
+    the dashboard and every alert's query (histogram_quantile p99 included) returns data, the
+    p99 of /livez under light load resolves below a millisecond, and a thousand requests to
+    random unknown paths add no series."""
     project = rendered_profiles["default"].path
     rules = tmp_path / "rules.yml"
     spec = yaml.safe_load(
@@ -309,9 +311,27 @@ def test_real_prometheus_answers_every_dashboard_and_alert_query(
                 assert len(evaluated) == len(alert_rules(project))
                 assert all(r["health"] == "ok" for r in evaluated), evaluated
 
+                # The latency buckets resolve below a millisecond: the median of /livez under
+                # light load (its handler takes microseconds) falls well below the 0.5 ms a
+                # coarse first bucket (0-1 ms) would interpolate to. The median, not the p99:
+                # a loaded machine may stall a few requests, never half of them. The query's
+                # window reaches 2 s before them, into the scrapes after the traffic had ended,
+                # so it counts these requests only.
+                light_from = time.monotonic()
+                for _ in range(500):
+                    assert request("GET", svc.public + "/livez").status == 200
                 # Cardinality: unknown paths are all the route "unmatched".
                 request("GET", svc.public + "/warm-up-unknown")
                 wait_for_scrapes(prom)
+                window = math.ceil(time.monotonic() - light_from) + 2
+                livez_p50 = query(
+                    prom,
+                    "histogram_quantile(0.5, sum by (le) (rate(http_server_request_duration_"
+                    f'seconds_bucket{{job="svc",route="/livez",method="GET"}}[{window}s])))',
+                )
+                assert livez_p50, "no /livez latency after the light load"
+                p50 = float(livez_p50[0]["value"][1])
+                assert 0 < p50 < 0.00025, f"/livez median {p50}s: the buckets do not resolve it"
                 before_scrape = series_in_scrape(svc)
                 before = query(prom, 'count({job="svc"})')[0]["value"][1]
                 for _ in range(1000):
@@ -338,8 +358,9 @@ def parse_time(line: dict[str, Any]) -> float:
     return datetime.fromisoformat(str(line["time"]).replace("Z", "+00:00")).timestamp()
 
 
-def assert_parses_as_execution_trace(path: Path, tmp_path: Path) -> None:
-    """`go tool trace` reads the whole file (a truncated or foreign file exits non-zero)."""
+def assert_parses_as_execution_trace(path: Path, tmp_path: Path) -> float:
+    """`go tool trace` reads the whole file (a truncated or foreign file exits non-zero);
+    returns the wall-clock time (Unix seconds) of the trace's first event."""
     out = tmp_path / (path.name + ".parsed")
     with out.open("wb") as sink:
         proc = subprocess.run(
@@ -352,19 +373,48 @@ def assert_parses_as_execution_trace(path: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     with out.open() as parsed:
         head = [next(parsed, "") for _ in range(50)]
-    assert any(" Sync " in line for line in head), head[:5]
+    syncs = [line for line in head if " Sync " in line and " Wall=" in line]
+    assert syncs, head[:5]
     assert out.stat().st_size > 10_000, "the snapshot holds almost no events"
+    # The first Sync event carries the wall clock: "... Wall=2026-12-07T20:32:10.685066519Z".
+    wall = syncs[0].split(" Wall=", 1)[1].split()[0]
+    return datetime.fromisoformat(wall.replace("Z", "+00:00")).timestamp()
 
 
-def flood_of_slow_requests(svc: Service, snapshots: Path, seconds: float) -> int:
-    """Six clients send GET /v1/fanout (slow) for `seconds`; returns the most snapshot files
-    the directory held at any moment meanwhile."""
+def recorder_stats(svc: Service) -> dict[str, Any]:
+    """The flight recorder's state and counters, from /debug/vars."""
+    stats: dict[str, Any] = request("GET", svc.debug + "/debug/vars").json()["flightrecorder"]
+    return stats
+
+
+def wait_until_judged(svc: Service, slow_requests: int, timeout: float = 30) -> dict[str, Any]:
+    """Polls the recorder's counters until every one of `slow_requests` slow requests has been
+    judged (snapshot written, failed or suppressed); returns the counters."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = recorder_stats(svc)
+        judged = sum(stats[f"snapshots_{k}"] for k in ("written", "failed", "suppressed"))
+        if judged >= slow_requests:
+            assert judged == slow_requests, f"more slow requests judged than sent: {stats}"
+            return stats
+        assert time.monotonic() < deadline, (
+            f"only {judged} of {slow_requests} slow requests judged within {timeout}s: {stats}"
+        )
+        time.sleep(0.05)
+
+
+def flood_of_slow_requests(svc: Service, snapshots: Path, seconds: float) -> tuple[int, int]:
+    """Six clients send GET /v1/fanout (slow) for `seconds`; returns the requests sent and the
+    most snapshot files the directory held at any moment meanwhile."""
     deadline = time.monotonic() + seconds
     most_files = 0
 
-    def flood() -> None:
+    def flood() -> int:
+        sent = 0
         while time.monotonic() < deadline:
-            request("GET", svc.public + "/v1/fanout", timeout=30)
+            assert request("GET", svc.public + "/v1/fanout", timeout=30).status == 200
+            sent += 1
+        return sent
 
     with ThreadPoolExecutor(6) as pool:
         futures = [pool.submit(flood) for _ in range(6)]
@@ -372,19 +422,89 @@ def flood_of_slow_requests(svc: Service, snapshots: Path, seconds: float) -> int
             names = [p for p in snapshots.iterdir() if p.suffix == ".trace"]
             most_files = max(most_files, len(names))
             time.sleep(0.05)
-        for f in futures:
-            f.result()
-    return most_files
+        sent = sum(f.result() for f in futures)
+    return sent, most_files
+
+
+@pytest.mark.e2e
+def test_sustained_slow_upstream_is_snapshotted_with_the_default_settings(
+    built_binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    """With every setting at its default (FLIGHT_RECORDER=auto) nothing records until a request
+    crosses SLOW_REQUEST_THRESHOLD; that request arms the recorder, and a slow upstream that
+    stays slow is caught: a later slow request is snapshotted, the file parses with `go tool
+    trace` and its window begins before that request did. The debug listener streams the
+    window while armed, disarms it, and refuses a bad duration."""
+    snapshots = tmp_path / "flightrecorder"  # the start helper's FLIGHT_RECORDER_DIR
+    with upstream(delay=0.6) as slow:  # past the default threshold, 500 ms
+        svc = start(
+            built_binaries["default"],
+            {"DATABASE_URL": f"file:{tmp_path / 'auto.db'}", "UPSTREAM_URLS": slow},
+            cwd=tmp_path,
+        )
+        try:
+            assert svc.wait_for_log("flight recorder started")["mode"] == "auto"
+            for _ in range(5):
+                assert request("GET", svc.public + "/livez").status == 200
+            stats = recorder_stats(svc)
+            assert (stats["recording"], stats["arms"]) == (False, 0), stats
+            resp = request("GET", svc.debug + "/debug/flightrecorder")
+            assert resp.status == 409, resp
+            assert b"POST /debug/flightrecorder" in resp.body, resp
+
+            # The upstream stays slow: three requests one after another. The first arms the
+            # recorder (its own beginning was not recorded); the next that began while armed
+            # is snapshotted; the rest fall within FLIGHT_RECORDER_INTERVAL.
+            for _ in range(3):
+                assert request("GET", svc.public + "/v1/fanout").status == 200
+            stats = wait_until_judged(svc, 3)
+            assert (stats["recording"], stats["arms"]) == (True, 1), stats
+            assert (stats["snapshots_written"], stats["snapshots_suppressed"]) == (1, 2), stats
+            armed = svc.wait_for_log("flight recorder armed")
+            assert armed["trigger"] == "slow_request", armed
+            (line,) = snapshot_lines(svc)
+            file = Path(line["file"])
+            assert file.parent == snapshots
+            assert sorted(p.name for p in snapshots.iterdir()) == [file.name]
+            # The window holds the whole request: it begins before the request did (the
+            # request's access-log line, written when it ended, gives its beginning).
+            (access,) = [
+                a
+                for a in svc.logs
+                if a.get("msg") == "slow request" and a.get("duration_ms") == line["duration_ms"]
+            ]
+            began = parse_time(access) - access["duration_ms"] / 1000
+            window_began = assert_parses_as_execution_trace(file, tmp_path)
+            assert window_began <= began, (window_began, began)
+
+            # On demand while armed; then disarmed from the debug listener.
+            resp = request("GET", svc.debug + "/debug/flightrecorder", timeout=30)
+            assert resp.status == 200
+            assert resp.body.startswith(b"go 1."), resp.body[:16]
+            resp = request("POST", svc.debug + "/debug/flightrecorder?for=2h")
+            assert resp.status == 400, resp
+            assert resp.body.count(b"\n") == 1, resp.body
+            resp = request("DELETE", svc.debug + "/debug/flightrecorder")
+            assert resp.status == 200, resp
+            assert resp.json()["recording"] is False, resp
+            assert svc.wait_for_log("flight recorder disarmed")["reason"].startswith("disarmed")
+            assert request("GET", svc.debug + "/debug/flightrecorder").status == 409
+            metrics = request("GET", svc.metrics + "/metrics").body.decode()
+            assert "flightrecorder_armed 0" in metrics
+            assert 'flightrecorder_snapshots_total{result="written"} 1' in metrics
+        finally:
+            stop(svc)
 
 
 @pytest.mark.e2e
 def test_flight_recorder_snapshots_slow_requests_once_per_interval(
     built_binaries: dict[str, Path], tmp_path: Path
 ) -> None:
-    """A deliberately slow upstream drives GET /v1/fanout past SLOW_REQUEST_THRESHOLD: exactly
-    one snapshot per interval, named in the log, parsed by `go tool trace`; under a flood of
-    slow requests the directory never holds more than FLIGHT_RECORDER_MAX_FILES snapshots."""
-    interval = 3.0
+    """FLIGHT_RECORDER=on records all the time: a deliberately slow upstream drives GET
+    /v1/fanout past SLOW_REQUEST_THRESHOLD; exactly one snapshot per interval, named in the
+    log; under a flood of slow requests the directory never holds more than
+    FLIGHT_RECORDER_MAX_FILES snapshots."""
+    interval = 2.0
     snapshots = tmp_path / "snapshots"
     with upstream(delay=0.3) as slow:
         svc = start(
@@ -393,6 +513,7 @@ def test_flight_recorder_snapshots_slow_requests_once_per_interval(
                 "DATABASE_URL": f"file:{tmp_path / 'fr.db'}",
                 "UPSTREAM_URLS": slow,
                 "SLOW_REQUEST_THRESHOLD": "200ms",
+                "FLIGHT_RECORDER": "on",
                 "FLIGHT_RECORDER_DIR": str(snapshots),
                 "FLIGHT_RECORDER_INTERVAL": f"{interval}s",
                 "FLIGHT_RECORDER_MAX_FILES": "2",
@@ -401,12 +522,13 @@ def test_flight_recorder_snapshots_slow_requests_once_per_interval(
             cwd=tmp_path,
         )
         try:
-            svc.wait_for_log("flight recorder started")
-            # Fast requests are never snapshotted.
+            assert svc.wait_for_log("flight recorder started")["mode"] == "on"
+            # Fast requests are never judged (the middleware reports only slow ones, before
+            # the answer is sent), so the counters show none at once.
             for _ in range(20):
                 assert request("GET", svc.public + "/livez").status == 200
-            time.sleep(0.5)
-            assert snapshot_lines(svc) == []
+            stats = wait_until_judged(svc, 0)
+            assert (stats["recording"], stats["snapshots_written"]) == (True, 0), stats
 
             # Five slow requests within one interval: one snapshot.
             with ThreadPoolExecutor(5) as pool:
@@ -414,21 +536,22 @@ def test_flight_recorder_snapshots_slow_requests_once_per_interval(
                     pool.map(lambda _: request("GET", svc.public + "/v1/fanout").status, range(5))
                 )
             assert statuses == [200] * 5
-            first = svc.wait_for_log("flight recorder snapshot written", timeout=30)
-            time.sleep(0.5)
-            assert len(snapshot_lines(svc)) == 1, snapshot_lines(svc)
+            stats = wait_until_judged(svc, 5)
+            assert (stats["snapshots_written"], stats["snapshots_suppressed"]) == (1, 4), stats
+            (first,) = snapshot_lines(svc)
             assert first["route"] == "/v1/fanout"
             assert first["duration_ms"] >= 200
             file = Path(first["file"])
             assert file.parent == snapshots
             assert sorted(p.name for p in snapshots.iterdir()) == [file.name]
-            assert_parses_as_execution_trace(file, tmp_path)
+            assert file.read_bytes().startswith(b"go 1.")
 
             # A flood of slow requests for several intervals: one snapshot per interval, the
             # directory bounded.
-            most_files = flood_of_slow_requests(svc, snapshots, 4 * interval)
-            time.sleep(1)
+            sent, most_files = flood_of_slow_requests(svc, snapshots, 4 * interval)
+            stats = wait_until_judged(svc, 5 + sent)
             lines = snapshot_lines(svc)
+            assert len(lines) == stats["snapshots_written"], (lines, stats)
             times = [parse_time(line) for line in lines]
             gaps = [b - a for a, b in itertools.pairwise(times)]
             assert all(gap >= interval - 0.05 for gap in gaps), gaps
@@ -437,14 +560,6 @@ def test_flight_recorder_snapshots_slow_requests_once_per_interval(
             kept = sorted(p for p in snapshots.iterdir())
             assert [p.suffix for p in kept] == [".trace", ".trace"], kept
             assert {p.name for p in kept} <= {Path(line["file"]).name for line in lines}
-
-            # On demand, from the private listener.
-            resp = request("GET", svc.debug + "/debug/flightrecorder", timeout=30)
-            assert resp.status == 200
-            assert resp.body.startswith(b"go 1.")
-            on_demand = tmp_path / "on-demand.trace"
-            on_demand.write_bytes(resp.body)
-            assert_parses_as_execution_trace(on_demand, tmp_path)
         finally:
             stop(svc)
 

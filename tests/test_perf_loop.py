@@ -81,6 +81,13 @@ def build_settings(workdir: Path) -> dict[str, str]:
     return dict(re.findall(r"^\s+build\s+(\S+?)=(.*)$", info, flags=re.MULTILINE))
 
 
+def cpu_samples(project: Path, profile: Path) -> int:
+    """The number of CPU samples in a pprof profile, from `go tool pprof -raw`."""
+    raw = run(["go", "tool", "pprof", "-raw", str(profile)], project).stdout
+    samples = raw.split("\nSamples:\n", 1)[1].split("\nLocations\n", 1)[0]
+    return sum(int(n) for n in re.findall(r"^\s*(\d+)\s+\d+: ", samples, flags=re.MULTILINE))
+
+
 def test_make_build_is_static_and_trimmed_and_without_pgo_until_there_is_a_profile(
     workdir: Path,
 ) -> None:
@@ -203,7 +210,7 @@ def test_make_pgo_profiles_the_project_then_rebuilds_with_it(
     assert "Type: cpu" in top
     assert "example.com/svc/internal/" in top, top
 
-    # A later profile is merged into the committed one, not swapped for it. `make pgo` then
+    # With PGO_MERGE=1 a later profile is merged into the committed one. `make pgo` then
     # rebuilds with the merged profile, which recompiles the standard library and every
     # dependency once more: the merge runs in a copy of the minimal profile (the same pgo rule,
     # checked below; no SQLite driver to recompile), whose committed default.pgo is the one
@@ -215,7 +222,7 @@ def test_make_pgo_profiles_the_project_then_rebuilds_with_it(
     before = minimal_pgo.read_bytes()
     out = make(workdir, "profile", "PROFILE_SECONDS=1", "PROFILE_WARMUP=0s")
     newest = max((workdir / "profiles").glob("cpu-*.pprof"), key=lambda p: p.stat().st_mtime)
-    out = make(minimal, "pgo", f"PROFILE={newest}")
+    out = make(minimal, "pgo", f"PROFILE={newest}", "PGO_MERGE=1")
     assert f"merging {newest} into cmd/svc/default.pgo" in out
     assert re.search(r"build\s+-pgo=default\.pgo", out), out
     merged = minimal_pgo.read_bytes()
@@ -223,6 +230,17 @@ def test_make_pgo_profiles_the_project_then_rebuilds_with_it(
     assert gzip.decompress(merged), "the merged profile is a gzip-compressed pprof profile"
     top = run(["go", "tool", "pprof", "-top", "-nodecount=400", str(minimal_pgo)], minimal).stdout
     assert "example.com/svc/internal/" in top, top
+    first, second = cpu_samples(minimal, profiles[0]), cpu_samples(minimal, newest)
+    assert first > 0
+    assert second > 0
+    assert cpu_samples(minimal, minimal_pgo) == first + second, "the merge holds both's samples"
+
+    # By default a new profile replaces default.pgo, so that paths gone cold age out. The
+    # rebuild is cheap: the first profile's standard library is in the build cache already.
+    out = make(minimal, "pgo", f"PROFILE={profiles[0]}")
+    assert f"using {profiles[0]} as cmd/svc/default.pgo, replacing the old profile" in out, out
+    assert minimal_pgo.read_bytes() == profiles[0].read_bytes()
+    assert re.search(r"build\s+-pgo=default\.pgo", out), out
 
 
 def test_make_test_never_builds_the_pgo_variant(workdir: Path) -> None:

@@ -319,6 +319,11 @@ def test_rej_conflict_mode_says_which_side_each_file_now_holds(
         "the team's edits to it are in greeting.go.rej: review greeting.go.rej, re-apply the "
         "edits you still want where that code lives now, then delete greeting.go.rej"
     ) in completed.stderr
+    # The closing line agrees with the notes (no "resolve the markers": there are none).
+    last = completed.stderr.strip().splitlines()[-1]
+    assert last.startswith("goperf-scaffold: error: conflicts remain in "), last
+    assert "its .rej holds your conflicting edits" in last, last
+    assert "marker" not in last, last
     assert "Traceback" not in completed.stderr
 
 

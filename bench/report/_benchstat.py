@@ -8,6 +8,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from bench.report._verdict import Evidence
+
 
 @dataclass
 class Cell:
@@ -17,6 +19,15 @@ class Cell:
     ci: str  # "3%", "∞", ""
     delta: str = ""  # "vs base": "+12.34%", "~", "?"; empty in the base column
     p: float = math.nan
+    n: int = 0  # samples per side, from the P column (0 in the base column)
+
+    def bounds(self) -> tuple[float, float]:
+        """The median's 95% confidence interval (infinite where benchstat gives none)."""
+        try:
+            half = float(self.ci.rstrip("%")) / 100
+        except ValueError:
+            return -math.inf, math.inf
+        return self.median * (1 - half), self.median * (1 + half)
 
 
 @dataclass
@@ -30,6 +41,7 @@ class Block:
 
 
 _P = re.compile(r"p=([0-9.]+)")
+_N = re.compile(r"n=(\d+)")
 
 
 def parse(text: str) -> list[Block]:
@@ -77,6 +89,9 @@ def _cells(rec: list[str], columns: list[str]) -> dict[str, Cell]:
             match = _P.search(fields[3])
             if match:
                 cell.p = float(match.group(1))
+            samples = _N.search(fields[3])
+            if samples:
+                cell.n = int(samples.group(1))
         cells[column] = cell
     return cells
 
@@ -92,3 +107,29 @@ def p_text(cell: Cell) -> str:
     if cell.delta in ("~", "?", ""):
         return f"~ (p={cell.p:.3f}, not significant)"
     return f"{cell.delta} (p={cell.p:.3f})"
+
+
+def ratio(top: Cell, bottom: Cell, compared: Cell, what: str = "") -> Evidence:
+    """top ÷ bottom as evidence for a verdict: the medians' ratio, the widest ratio their 95%
+    intervals allow, and the p-value and sample count of `compared` (the cell that benchstat
+    compared with its base: one of the two)."""
+    t_low, t_high = top.bounds()
+    b_low, b_high = bottom.bounds()
+    if not all(math.isfinite(v) for v in (t_low, t_high, b_low, b_high)):
+        low, high = -math.inf, math.inf  # benchstat gave no interval (too few samples)
+    else:
+        low = t_low / b_high if b_high > 0 else -math.inf
+        high = t_high / b_low if b_low > 0 else math.inf
+    median = top.median / bottom.median if bottom.median else math.nan
+    return Evidence("benchstat", median, low, high, compared.n, compared.p, what)
+
+
+def difference(first: Cell, second: Cell, compared: Cell, what: str = "") -> Evidence:
+    """first − second as evidence, with the widest difference their 95% intervals allow."""
+    f_low, f_high = first.bounds()
+    s_low, s_high = second.bounds()
+    low, high = f_low - s_high, f_high - s_low
+    if not (math.isfinite(low) and math.isfinite(high)):
+        low, high = -math.inf, math.inf  # benchstat gave no interval (too few samples)
+    median = first.median - second.median
+    return Evidence("benchstat", median, low, high, compared.n, compared.p, what)

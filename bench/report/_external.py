@@ -5,9 +5,9 @@ The report calls the first script of HARNESSES[key] that exists in this checkout
 `bash SCRIPT [--quick]` from the repository root, with BENCH_REPORT_OUT set to a folder for raw
 files. The script prints Markdown (tables, benchstat output) that is embedded as it is; it may
 also write `summary.json` into BENCH_REPORT_OUT (bench/report/harness_summary.py), whose
-figures become the section's numbers and whose headlines reach the summary table. When no
-script exists the section says so instead of failing, so a checkout without the harness still
-gets a complete report.
+figures become the section's numbers and whose headlines (with the rounds they are judged
+from) reach the summary table. When no script exists the section says so instead of failing, so
+a checkout without the harness still gets a complete report.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from bench.report._context import Context
 from bench.report._env import go_env
-from bench.report._results import Block, Section
+from bench.report._results import Block, Headline, Section
 
 
 @dataclass(frozen=True)
@@ -84,21 +84,10 @@ def run(ctx: Context, key: str) -> Section:
         for name, value in loaded.get("figures", {}).items():
             if isinstance(value, int | float) and math.isfinite(value):
                 section.numbers[str(name)] = float(value)
-        for row in loaded.get("headlines", []):
-            section.headlines.append([row["comparison"], row["measured"], _verdict(ctx, row)])
+        section.headlines += [Headline.from_json(row) for row in loaded.get("headlines", [])]
     if not section.numbers:
         # No summary file: the figures are in the output; count them so a run that printed
         # none is visible.
         section.numbers["figures_in_output"] = float(len(_NUMBER.findall(output)))
     section.summary = f"Figures from `{script.relative_to(ctx.repo)}`."
     return section
-
-
-def _verdict(ctx: Context, row: dict[str, object]) -> str:
-    """The target column of a headline: the target and, in a full run, whether it was met."""
-    target, met = str(row["target"]), row.get("met")
-    if met is None:
-        return target
-    if ctx.quick:
-        return f"{target} (quick run: no verdict)"
-    return f"{target}: {'met' if met else 'missed'}"

@@ -66,9 +66,9 @@ PAIRS = (
     ),
     (
         "recorder",
-        "the flight recorder: generated ÷ flight recorder off",
-        "generated_recorder_off",
+        "the flight recorder always on: FLIGHT_RECORDER=on ÷ as shipped (auto, not recording)",
         "generated",
+        "generated_recorder_on",
     ),
     ("timeouts", "server timeouts and body cap: fair ÷ bare", "bare", "fair"),
     # The method's own error: one server against a second process of itself.
@@ -153,8 +153,13 @@ _TRACE_HEAD = re.compile(r"^\s*([\d.]+)(ns|us|µs|ms|s)\s+(\S.*)$")
 _TO_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
+_TOTAL = re.compile(r"Total samples = ([\d.]+)(ns|us|µs|ms|s)\b")
+
+
 def shares(traces: str) -> dict[str, float]:
-    """CPU seconds by category from `go tool pprof -traces` output."""
+    """CPU seconds by category from `go tool pprof -traces` output. Every sample must land in a
+    category: the parts must add up to the total pprof itself reports in the header, or the
+    parser missed samples and the shares would be wrong (a ValueError says by how much)."""
     totals = dict.fromkeys((key for key, _ in CATEGORIES), 0.0)
     for block in traces.split("-----------+")[1:]:
         lines = [line for line in block.splitlines()[1:] if line.strip()]
@@ -164,6 +169,13 @@ def shares(traces: str) -> dict[str, float]:
         stack = [head.group(3).strip(), *(line.strip() for line in lines[1:])]
         seconds = float(head.group(1)) * _TO_SECONDS[head.group(2)]
         totals[classify(stack)] += seconds
+    reported = _TOTAL.search(traces)
+    if not reported:
+        raise ValueError("pprof -traces output without a 'Total samples' header")
+    total = float(reported.group(1)) * _TO_SECONDS[reported.group(2)]
+    parsed = sum(totals.values())
+    if abs(parsed - total) > max(0.01 * total, 1e-3):
+        raise ValueError(f"attributed {parsed:.3f} s of the profile's {total:.3f} s of samples")
     return totals
 
 
@@ -266,7 +278,8 @@ def pair_table(section: Section, pairs: dict[str, Pair], label: Callable[[str], 
     rss = Spread.of([b - a for a, b in zip(recorder.rss_first, recorder.rss_second, strict=True)])
     section.numbers["extra_rss_mib_recorder"] = rss.median
     section.notes.append(
-        f"Peak RSS of the flight recorder (generated − flight recorder off, side by side): "
+        f"Peak RSS of the flight recorder always on (FLIGHT_RECORDER=on − as shipped, side by "
+        "side): "
         f"{rss.text(1)} MiB: its ring of the last seconds of execution trace."
     )
     return Table(

@@ -14,7 +14,7 @@ from bench.report import _charts
 from bench.report._context import Context, Spread, num
 from bench.report._env import go_env
 from bench.report._projects import generate
-from bench.report._results import Chart, Section, Table
+from bench.report._results import Chart, Headline, Section, Table
 
 
 @dataclass(frozen=True)
@@ -86,11 +86,11 @@ def run(ctx: Context) -> Section:
         section.numbers[f"{name.lower()}_events_per_s"] = rate.median
         bars.append(_charts.Bar(rate.median, rate.low, rate.high))
         section.headlines.append(
-            [
+            Headline(
                 f"events/s acknowledged by `POST /v1/events`, {name}, 32 clients",
                 num(rate.median),
                 "recorded (no target)",
-            ]
+            )
         )
     section.tables.append(
         Table(

@@ -19,7 +19,7 @@ from bench.report import _benchstat, _charts
 from bench.report._context import Context, duration, times
 from bench.report._env import go_env
 from bench.report._projects import generate, make
-from bench.report._results import Block, Chart, Section, Table
+from bench.report._results import Block, Chart, Headline, Section, Table
 
 
 @dataclass(frozen=True)
@@ -190,11 +190,11 @@ def _table(section: Section, blocks: list[_benchstat.Block]) -> Table:
         section.numbers["pgo_time_geomean_ratio"] = geomean
         section.numbers["pgo_significant_changes"] = float(significant)
         section.headlines.append(
-            [
+            Headline(
                 "PGO with the project's own profile (time per op, geomean of the benchmarks)",
                 f"{times(geomean)} of no-PGO; {significant} of {len(ratios)} changes significant",
                 "recorded: a gain counts only where benchstat calls it significant",
-            ]
+            )
         )
         if significant:
             section.summary = (

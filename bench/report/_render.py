@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from bench.report._results import Section, Table
+from bench.report._verdict import MIN_ROUNDS
 
 ORDER = ("http", "store", "ingest", "pool", "client", "pgo", "cli", "observability")
-# Pages with the method in depth, earlier runs and discussion, linked from their section.
+# Pages with the method in depth and how to read the figures, linked from their section.
 DETAILS = {
     "store": ("benchmarks-store.md",),
     "pool": ("benchmarks-concurrency.md",),
@@ -29,9 +29,6 @@ TITLES = {
 }
 
 
-_VERDICT = re.compile(r": (met|missed)$")
-
-
 def _quick_banner(sections: dict[str, Section]) -> list[str]:
     quick = [
         key
@@ -48,12 +45,16 @@ def _quick_banner(sections: dict[str, Section]) -> list[str]:
     ]
 
 
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
 def _table(table: Table) -> list[str]:
     lines = [f"*{table.caption}*", ""] if table.caption else []
     lines.append("| " + " | ".join(table.headers) + " |")
     lines.append("| " + " | ".join("---" for _ in table.headers) + " |")
     for row in table.rows:
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+        lines.append("| " + " | ".join(_cell(cell) for cell in row) + " |")
     return [*lines, ""]
 
 
@@ -87,6 +88,15 @@ def render(sections: dict[str, Section], folder: Path | None = None) -> str:
         *_quick_banner(sections),
         "## Summary",
         "",
+        "A target is met or missed only where the method resolves it (bench/report/_verdict.py):",
+        f"at least {MIN_ROUNDS} rounds side by side or in alternating order, or {MIN_ROUNDS} "
+        "repeated runs,",
+        "all on one side of the threshold (sign test p < 0.05), or a benchstat comparison whose",
+        "95% intervals exclude the threshold (and p < 0.05 where the verdict rests on a",
+        "difference). Otherwise the row says *not resolved*, with the median, min–max and number",
+        "of rounds; back-to-back rounds, between which the machine drifts, are shown but never",
+        "judged.",
+        "",
         "| comparison | measured (median) | target / verdict | section |",
         "| --- | --- | --- | --- |",
     ]
@@ -94,11 +104,11 @@ def render(sections: dict[str, Section], folder: Path | None = None) -> str:
         section = sections.get(key)
         if section is None:
             continue
+        # A quick run proves the harness works; it gives no verdict.
         quick = section.conditions.get("mode") == "quick"
-        for comparison, measured, target in section.headlines:
-            # A quick run proves the harness works; it gives no verdict.
-            shown = _VERDICT.sub(" (quick run: no verdict)", target) if quick else target
-            out.append(f"| {comparison} | {measured} | {shown} | [{key}](#{key}) |")
+        for row in section.headlines:
+            cells = (row.comparison, row.measured, row.cell(quick))
+            out.append("| " + " | ".join(_cell(c) for c in cells) + f" | [{key}](#{key}) |")
         if section.status != "ran":
             status = f"{section.status}: {section.summary}"
             out.append(f"| {TITLES.get(key, key)} | {status} | — | [{key}](#{key}) |")
@@ -114,7 +124,7 @@ def render(sections: dict[str, Section], folder: Path | None = None) -> str:
         pages = [p for p in DETAILS.get(key, ()) if folder is None or (folder / p).is_file()]
         if pages:
             links = ", ".join(f"[{p}]({p})" for p in pages)
-            out += [f"Method in depth, earlier runs and discussion: {links}.", ""]
+            out += [f"Method in depth and how to read it: {links}.", ""]
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -2,9 +2,11 @@
 // revision, checked out in a temporary git worktree, and the working tree in alternating
 // rounds, compares the two with benchstat (pinned in go.mod) and exits 1 when a change that
 // benchstat calls significant makes sec/op, B/op or allocs/op worse by more than -threshold
-// percent.
+// percent, or makes them grow from zero (a zero-allocation path that now allocates). It prints
+// only the significant changes and a one-line verdict; benchstat's full table is saved as
+// benchstat.txt beside the raw results.
 //
-//	go run ./cmd/benchgate -base origin/main [-bench .] [-skip re] [-count 8] [-benchtime 100ms]
+//	go run ./cmd/benchgate -base origin/main [-bench .] [-skip re] [-count 10] [-benchtime 100ms]
 //	                       [-threshold 10] [-alpha 0.05] [-out bench-results/gate] [packages]
 //
 // Alternating rounds (base, head, head, base, ...) expose both sides to the same background
@@ -19,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 )
 
@@ -36,8 +39,9 @@ func main() {
 	}
 }
 
-// run parses the flags, measures both sides and prints benchstat's comparison and the verdict.
-// It returns errRegression when the gate fails.
+// run parses the flags, measures both sides, saves benchstat's full comparison beside the
+// results and prints the significant changes and the verdict. It returns errRegression when
+// the gate fails.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
@@ -54,7 +58,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, _ = io.WriteString(stdout, table)
+	tablePath := filepath.Join(cfg.out, "benchstat.txt")
+	if err := os.WriteFile(tablePath, []byte(table), 0o600); err != nil {
+		return err
+	}
 	csv, err := benchstat(ctx, cfg, base, head, "csv")
 	if err != nil {
 		return err
@@ -63,8 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	regressions := cfg.rule.regressions(comparisons)
-	_, _ = io.WriteString(stdout, cfg.rule.verdict(comparisons, regressions))
+	report, regressions := cfg.rule.report(comparisons, tablePath)
+	_, _ = io.WriteString(stdout, report)
 	if len(regressions) > 0 {
 		return errRegression
 	}

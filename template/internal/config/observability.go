@@ -21,10 +21,15 @@ type Observability struct {
 	// (ACCESS_LOG_SAMPLE, 0 < x <= 1); failed and slow requests are always logged.
 	AccessLogSample float64
 	// SlowRequestThreshold marks a request as slow: logged at WARN and, with the flight
-	// recorder on, snapshotted (SLOW_REQUEST_THRESHOLD; 0 turns it off).
+	// recorder recording, snapshotted (SLOW_REQUEST_THRESHOLD; 0 turns it off).
 	SlowRequestThreshold time.Duration
-	// FlightRecorder keeps the last seconds of the execution trace in memory (FLIGHT_RECORDER).
-	FlightRecorder bool
+	// FlightRecorder says when the last seconds of the execution trace are kept in memory
+	// (FLIGHT_RECORDER): "auto" (armed by a slow request or load shedding, for
+	// FlightRecorderArmFor), "on" (always) or "off".
+	FlightRecorder string
+	// FlightRecorderArmFor is how long a trigger keeps FLIGHT_RECORDER=auto's recorder
+	// recording (FLIGHT_RECORDER_ARM_FOR).
+	FlightRecorderArmFor time.Duration
 	// FlightRecorderDir receives the snapshots of slow requests (FLIGHT_RECORDER_DIR).
 	FlightRecorderDir string
 	// FlightRecorderWindow is the trace the recorder keeps (FLIGHT_RECORDER_WINDOW).
@@ -57,12 +62,14 @@ const (
 	// DefaultFlightRecorderDir is under the temporary directory; deploy/k8s mounts a volume
 	// there, since the container's root file system is read-only.
 	DefaultFlightRecorderDir = "flightrecorder"
-	// DefaultFlightRecorderWindow, DefaultFlightRecorderMaxBytes, DefaultFlightRecorderInterval
-	// and DefaultFlightRecorderMaxFiles are internal/flightrec's defaults, which say why.
-	DefaultFlightRecorderWindow   = 10 * time.Second
-	DefaultFlightRecorderMaxBytes = 16 << 20
+	// DefaultFlightRecorderWindow, DefaultFlightRecorderMaxBytes, DefaultFlightRecorderInterval,
+	// DefaultFlightRecorderMaxFiles and DefaultFlightRecorderArmFor are internal/flightrec's
+	// defaults, which say why.
+	DefaultFlightRecorderWindow   = 5 * time.Second
+	DefaultFlightRecorderMaxBytes = 8 << 20
 	DefaultFlightRecorderInterval = time.Minute
 	DefaultFlightRecorderMaxFiles = 5
+	DefaultFlightRecorderArmFor   = 5 * time.Minute
 )
 
 // observabilityFlags holds the raw values Load checks after parsing.
@@ -71,7 +78,7 @@ type observabilityFlags struct {
 }
 
 // registerObservability adds the observability flags, with their environment variables as defaults.
-// flightRecorderDefault is "on" or "off" (off where the Go release has no flight recorder);
+// flightRecorderDefault is "auto" or "off" (off where the Go release has no flight recorder);
 // tmpDir is where the snapshot directory goes by default. The check it returns validates the
 // settings once the flags are parsed.
 func (o *Observability) registerObservability(fs *flag.FlagSet, env *envReader, flightRecorderDefault, tmpDir string) func() []error {
@@ -80,10 +87,11 @@ func (o *Observability) registerObservability(fs *flag.FlagSet, env *envReader, 
 	fs.StringVar(&o.AccessLog, "access-log", env.str("ACCESS_LOG", DefaultAccessLog), "access log: off, errors (5xx and slow requests) or all (ACCESS_LOG)")
 	fs.StringVar(&raw.sample, "access-log-sample", env.str("ACCESS_LOG_SAMPLE", "1"), "share of ordinary requests logged with ACCESS_LOG=all, 0 < x <= 1 (ACCESS_LOG_SAMPLE)")
 	fs.DurationVar(&o.SlowRequestThreshold, "slow-request-threshold", env.duration("SLOW_REQUEST_THRESHOLD", DefaultSlowRequestThreshold), "a request this slow is logged and snapshotted; 0 = off (SLOW_REQUEST_THRESHOLD)")
-	fs.StringVar(&raw.flightRecorder, "flight-recorder", env.str("FLIGHT_RECORDER", flightRecorderDefault), "execution-trace flight recorder: on or off (FLIGHT_RECORDER)")
+	fs.StringVar(&raw.flightRecorder, "flight-recorder", env.str("FLIGHT_RECORDER", flightRecorderDefault), "execution-trace flight recorder: auto (after a slow request or load shedding), on or off (FLIGHT_RECORDER)")
+	fs.DurationVar(&o.FlightRecorderArmFor, "flight-recorder-arm-for", env.duration("FLIGHT_RECORDER_ARM_FOR", DefaultFlightRecorderArmFor), "with FLIGHT_RECORDER=auto, how long a slow request or load shedding keeps the recorder recording (FLIGHT_RECORDER_ARM_FOR)")
 	fs.StringVar(&o.FlightRecorderDir, "flight-recorder-dir", env.str("FLIGHT_RECORDER_DIR", filepath.Join(tmpDir, DefaultFlightRecorderDir)), "directory for snapshots of slow requests (FLIGHT_RECORDER_DIR)")
 	fs.DurationVar(&o.FlightRecorderWindow, "flight-recorder-window", env.duration("FLIGHT_RECORDER_WINDOW", DefaultFlightRecorderWindow), "trace the flight recorder keeps (FLIGHT_RECORDER_WINDOW)")
-	fs.StringVar(&raw.maxBytes, "flight-recorder-max-bytes", env.str("FLIGHT_RECORDER_MAX_BYTES", "16MiB"), "memory cap of the flight recorder, e.g. 16MiB (FLIGHT_RECORDER_MAX_BYTES)")
+	fs.StringVar(&raw.maxBytes, "flight-recorder-max-bytes", env.str("FLIGHT_RECORDER_MAX_BYTES", "8MiB"), "memory cap of the flight recorder, e.g. 8MiB (FLIGHT_RECORDER_MAX_BYTES)")
 	fs.DurationVar(&o.FlightRecorderInterval, "flight-recorder-interval", env.duration("FLIGHT_RECORDER_INTERVAL", DefaultFlightRecorderInterval), "least time between two slow-request snapshots (FLIGHT_RECORDER_INTERVAL)")
 	fs.IntVar(&o.FlightRecorderMaxFiles, "flight-recorder-max-files", env.integer("FLIGHT_RECORDER_MAX_FILES", DefaultFlightRecorderMaxFiles), "snapshots kept in FLIGHT_RECORDER_DIR (FLIGHT_RECORDER_MAX_FILES)")
 	return func() []error { return o.checkObservability(raw) }
@@ -110,18 +118,21 @@ func (o *Observability) checkObservability(raw *observabilityFlags) []error {
 	}
 	o.AccessLogSample = sample
 	problems = appendIf(problems, o.SlowRequestThreshold < 0, "SLOW_REQUEST_THRESHOLD must not be negative, got %s", o.SlowRequestThreshold)
-	switch strings.ToLower(raw.flightRecorder) {
+	switch strings.ToLower(strings.TrimSpace(raw.flightRecorder)) {
+	case "auto":
+		o.FlightRecorder = "auto"
 	case "on", "true", "1":
-		o.FlightRecorder = true
+		o.FlightRecorder = "on"
 	case "off", "false", "0":
-		o.FlightRecorder = false
+		o.FlightRecorder = "off"
 	default:
-		problems = append(problems, fmt.Errorf("FLIGHT_RECORDER %q: want on or off", raw.flightRecorder))
+		problems = append(problems, fmt.Errorf("FLIGHT_RECORDER %q: want auto, on or off", raw.flightRecorder))
 	}
+	problems = appendIf(problems, o.FlightRecorderArmFor <= 0, "FLIGHT_RECORDER_ARM_FOR must be positive, got %s", o.FlightRecorderArmFor)
 	problems = appendIf(problems, strings.TrimSpace(o.FlightRecorderDir) == "", "FLIGHT_RECORDER_DIR must not be empty")
 	problems = appendIf(problems, o.FlightRecorderWindow <= 0, "FLIGHT_RECORDER_WINDOW must be positive, got %s", o.FlightRecorderWindow)
 	if n, err := parseBytes(raw.maxBytes); err != nil || n < 1<<20 {
-		problems = append(problems, fmt.Errorf("FLIGHT_RECORDER_MAX_BYTES %q: want a size of at least 1MiB, e.g. 16MiB", raw.maxBytes))
+		problems = append(problems, fmt.Errorf("FLIGHT_RECORDER_MAX_BYTES %q: want a size of at least 1MiB, e.g. 8MiB", raw.maxBytes))
 	} else {
 		o.FlightRecorderMaxBytes = n
 	}

@@ -26,8 +26,8 @@ const MaxProfileDuration = 120 * time.Second
 // vars holds the service's own variables (GOMAXPROCS, GOMEMLIMIT, pool and writer
 // statistics); it is served beside expvar's standard "cmdline" entry and "runtime_metrics",
 // the runtime's own metrics. args is the command line; both endpoints that show it show it
-// redacted (RedactArgs). flight streams a flight-recorder snapshot; nil answers 404 (the
-// recorder is off).
+// redacted (RedactArgs). flight serves GET (a flight-recorder snapshot), POST (arm the
+// recorder) and DELETE (disarm it) of /debug/flightrecorder; nil answers 404 (no recorder).
 func NewHandler(vars *expvar.Map, args []string, flight http.Handler) http.Handler {
 	args = RedactArgs(args)
 	mux := http.NewServeMux()
@@ -43,7 +43,9 @@ func NewHandler(vars *expvar.Map, args []string, flight http.Handler) http.Handl
 			http.Error(w, "the flight recorder is off (FLIGHT_RECORDER=off, or a Go 1.24 build)", http.StatusNotFound)
 		})
 	}
-	mux.Handle("GET /debug/flightrecorder", flight)
+	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+		mux.Handle(method+" /debug/flightrecorder", flight)
+	}
 	return mux
 }
 

@@ -83,6 +83,25 @@ func TestFlightRecorderRoute(t *testing.T) {
 	if rec.Code != http.StatusOK || rec.Body.String() != "trace" {
 		t.Errorf("with a recorder: %d %q; want its snapshot", rec.Code, rec.Body)
 	}
+	// Arming (POST) and disarming (DELETE) reach the recorder's handler too; nothing else does.
+	flight := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, r.Method+" "+r.URL.RawQuery) })
+	mux := NewHandler(new(expvar.Map).Init(), nil, flight)
+	for target, want := range map[string]string{
+		http.MethodPost + " /debug/flightrecorder?for=2m": "POST for=2m",
+		http.MethodDelete + " /debug/flightrecorder":      "DELETE ",
+	} {
+		method, path, _ := strings.Cut(target, " ")
+		rec = httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+		if rec.Code != http.StatusOK || rec.Body.String() != want {
+			t.Errorf("%s = %d %q; want the recorder's handler", target, rec.Code, rec.Body)
+		}
+	}
+	rec = httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/debug/flightrecorder", nil))
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("PUT /debug/flightrecorder = %d, want 405", rec.Code)
+	}
 }
 
 func TestPprofEndpoints(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 // first ("go 1.25 trace", or the release that wrote it), then the window's events.
 func TestRuntimeRecorderWritesAnExecutionTrace(t *testing.T) {
 	dir := t.TempDir()
-	r, err := Start(Config{Dir: dir, Prefix: "svc", MinAge: time.Second, MaxBytes: 4 << 20})
+	r, err := Start(context.Background(), &Config{Dir: dir, Prefix: "svc", MinAge: time.Second, MaxBytes: 4 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

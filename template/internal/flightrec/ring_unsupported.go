@@ -9,7 +9,7 @@ import "io"
 const Supported = false
 
 // newRing returns a ring that cannot start.
-func newRing(Config) ring { return unsupportedRing{} }
+func newRing(*Config) ring { return unsupportedRing{} }
 
 type unsupportedRing struct{}
 

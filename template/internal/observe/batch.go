@@ -43,8 +43,8 @@ func NewBatches(stats func() BatchStats) *Batches {
 		}),
 		commitDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:                            "batchwriter_commit_duration_seconds",
-			Help:                            "Time one attempt to write and commit a batch took, failed attempts included.",
-			Buckets:                         durationBuckets(),
+			Help:                            "Time one attempt to write and commit a batch took until its outcome was known (a cut-off COMMIT's resolution included), failed attempts included.",
+			Buckets:                         latencyBuckets(maxCommitDuration),
 			NativeHistogramBucketFactor:     1.1,
 			NativeHistogramMaxBucketNumber:  160,
 			NativeHistogramMinResetDuration: time.Hour,
@@ -67,7 +67,8 @@ func NewBatches(stats func() BatchStats) *Batches {
 	}
 }
 
-// ObserveBatch records one attempt to write a batch of rows that took d; err is its outcome.
+// ObserveBatch records one attempt to write a batch of rows that took d; err is its outcome
+// (nil: committed, so that the size histogram counts what batchwriter_batches_total counts).
 func (b *Batches) ObserveBatch(rows int, d time.Duration, err error) {
 	b.commitDuration.Observe(d.Seconds())
 	if err == nil {

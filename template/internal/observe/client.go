@@ -45,7 +45,7 @@ func NewClient(reg prometheus.Registerer) *Client {
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:                            "http_client_request_duration_seconds",
 			Help:                            "Time from sending an outbound request to its response headers (or its failure), by upstream host.",
-			Buckets:                         durationBuckets(),
+			Buckets:                         latencyBuckets(maxClientDuration),
 			NativeHistogramBucketFactor:     1.1,
 			NativeHistogramMaxBucketNumber:  160,
 			NativeHistogramMinResetDuration: time.Hour,
@@ -66,22 +66,29 @@ func NewClient(reg prometheus.Registerer) *Client {
 	return c
 }
 
+// host returns the metrics of an upstream host, creating them the first time the host is seen,
+// or those of "other" once maxClientHosts hosts have their own. The bound is decided under the
+// mutex, on the map that the addition replaces: deciding it on the lock-free snapshot let
+// callers that raced past a nearly full map each add their host.
 func (c *Client) host(host string) *hostMetrics {
 	hosts := *c.hosts.Load()
 	if hm, ok := hosts[host]; ok {
 		return hm
 	}
-	if len(hosts) >= maxClientHosts {
-		host = otherHost
-		if hm, ok := hosts[host]; ok {
-			return hm
-		}
+	if hm, ok := hosts[otherHost]; ok && len(hosts) > maxClientHosts {
+		return hm // full: the fast path of every further host
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old := *c.hosts.Load()
 	if hm, ok := old[host]; ok {
 		return hm
+	}
+	if len(old) >= maxClientHosts {
+		host = otherHost
+		if hm, ok := old[host]; ok {
+			return hm
+		}
 	}
 	hm := &hostMetrics{duration: c.duration.WithLabelValues(host)}
 	for i, class := range classes {

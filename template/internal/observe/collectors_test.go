@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,7 +47,10 @@ workerpool_tasks_rejected_total 3
 
 func TestBatchCollectorReadsStatsAndObservesCommits(t *testing.T) {
 	b := NewBatches(func() BatchStats {
-		return BatchStats{Batches: 4, Rows: 40, Retries: 1, Failures: 2, Rejected: 3, Pending: 5}
+		return BatchStats{
+			Batches: 4, Rows: 40, Retries: 1, Failures: 2, Rejected: 3, Pending: 5,
+			Expired: 6, Abandoned: 7, Refused: 8, Unknown: 9, PendingBytes: 1024,
+		}
 	})
 	b.ObserveBatch(10, 2*time.Millisecond, nil)
 	b.ObserveBatch(30, 3*time.Millisecond, nil)
@@ -72,6 +76,8 @@ func TestBatchCollectorReadsStatsAndObservesCommits(t *testing.T) {
 	want := map[string]float64{
 		"batchwriter_batches_total": 4, "batchwriter_rows_total": 40, "batchwriter_retries_total": 1,
 		"batchwriter_failures_total": 2, "batchwriter_rejected_total": 3, "batchwriter_pending_rows": 5,
+		"batchwriter_expired_total": 6, "batchwriter_abandoned_total": 7, "batchwriter_refused_total": 8,
+		"batchwriter_outcome_unknown_total": 9, "batchwriter_pending_bytes": 1024,
 		"batchwriter_batch_rows":              2, // committed batches only
 		"batchwriter_commit_duration_seconds": 3, // every attempt
 	}
@@ -140,6 +146,47 @@ func TestClientHostsAreBounded(t *testing.T) {
 	}
 	if c.host("host-99:80") != c.host(otherHost) {
 		t.Error("a host past the bound is not counted as other")
+	}
+}
+
+// TestClientHostCapHoldsUnderConcurrency: the host label stays within maxClientHosts hosts
+// and "other" when many goroutines call hosts never seen before at once, as a fan-out to
+// arbitrary URLs does.
+func TestClientHostCapHoldsUnderConcurrency(t *testing.T) {
+	for round := range 20 {
+		reg := prometheus.NewPedanticRegistry()
+		c := NewClient(reg)
+		const goroutines = 4 * maxClientHosts
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for g := range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				c.host(fmt.Sprintf("host-%d:80", g)).outcomes[1].Inc()
+			}()
+		}
+		close(start)
+		wg.Wait()
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hosts := map[string]bool{}
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "host" {
+						hosts[l.GetValue()] = true
+					}
+				}
+			}
+		}
+		if len(hosts) > maxClientHosts+1 || !hosts[otherHost] {
+			t.Fatalf("round %d: %d host label values (other among them: %t), want at most %d hosts and %q",
+				round, len(hosts), hosts[otherHost], maxClientHosts, otherHost)
+		}
 	}
 }
 

@@ -136,14 +136,6 @@ type methodMetrics struct {
 	duration prometheus.Observer
 }
 
-// durationBuckets returns the classic buckets of the latency histograms, from 1 ms (a health
-// check, a cached answer) to 10 s (past the fan-out's deadline): a 1-2.5-5 series that
-// histogram_quantile interpolates within 2.5x. Scrapers that read native histograms get the
-// distribution at 10% resolution instead (factor 1.1, at most 160 buckets).
-func durationBuckets() []float64 {
-	return []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
-}
-
 // NewHTTP creates the server metrics and registers them.
 func NewHTTP(cfg HTTPConfig) *HTTP {
 	if cfg.Logger == nil {
@@ -161,7 +153,7 @@ func NewHTTP(cfg HTTPConfig) *HTTP {
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:                            "http_server_request_duration_seconds",
 			Help:                            "Time from the request reaching the handler to the handler returning, by route pattern and method.",
-			Buckets:                         durationBuckets(),
+			Buckets:                         latencyBuckets(maxRequestDuration),
 			NativeHistogramBucketFactor:     1.1,
 			NativeHistogramMaxBucketNumber:  160,
 			NativeHistogramMinResetDuration: time.Hour,

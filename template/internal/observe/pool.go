@@ -30,7 +30,7 @@ func NewPool(stats func() PoolStats) *Pool {
 		taskDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:                            "workerpool_task_duration_seconds",
 			Help:                            "Time a worker spent running one task.",
-			Buckets:                         durationBuckets(),
+			Buckets:                         latencyBuckets(maxTaskDuration),
 			NativeHistogramBucketFactor:     1.1,
 			NativeHistogramMaxBucketNumber:  160,
 			NativeHistogramMinResetDuration: time.Hour,

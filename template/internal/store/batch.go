@@ -92,6 +92,11 @@ type BatchConfig struct {
 	// Logger receives warnings about retried and failed batches. Default: the
 	// logger the DB was opened with.
 	Logger *slog.Logger
+	// OnBusy, if set, is called each time TryWrite refuses events with
+	// ErrBusy: the writer is shedding load (the service arms its flight
+	// recorder then). It runs on the caller's goroutine, so it must be cheap
+	// and must not block.
+	OnBusy func()
 }
 
 // BatchStats are cumulative counters of a BatchWriter, for expvar.
@@ -136,9 +141,10 @@ type BatchStats struct {
 //
 // A batch that committed is never written again, so nothing is stored twice.
 type BatchWriter struct {
-	drv    driver
-	cfg    BatchConfig
-	logger *slog.Logger
+	drv      driver
+	cfg      BatchConfig
+	logger   *slog.Logger
+	observer BatchObserver // nil: none
 
 	// ctx is the flusher's context. It is cancelled only when Close runs out
 	// of time, to interrupt the batch in flight and fail the rest.
@@ -213,10 +219,15 @@ func NewBatchWriter(db *DB, cfg BatchConfig) *BatchWriter {
 	if cfg.Logger == nil {
 		cfg.Logger = db.logger
 	}
-	return newBatchWriter(db.drv, cfg)
+	return newObservedBatchWriter(db.drv, cfg, db.observer)
 }
 
 func newBatchWriter(drv driver, cfg BatchConfig) *BatchWriter {
+	return newObservedBatchWriter(drv, cfg, nil)
+}
+
+// newObservedBatchWriter is newBatchWriter with an observer (nil: none).
+func newObservedBatchWriter(drv driver, cfg BatchConfig, observer BatchObserver) *BatchWriter {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = DefaultMaxBatch
 	}
@@ -234,11 +245,12 @@ func newBatchWriter(drv driver, cfg BatchConfig) *BatchWriter {
 	ctx, cancel := context.WithCancel(context.Background())
 	resolving, stopResolving := context.WithCancel(context.Background())
 	w := &BatchWriter{
-		drv:    drv,
-		cfg:    cfg,
-		logger: cfg.Logger,
-		ctx:    ctx,
-		cancel: cancel,
+		drv:      drv,
+		cfg:      cfg,
+		logger:   cfg.Logger,
+		observer: observer,
+		ctx:      ctx,
+		cancel:   cancel,
 		outage: outageLog{logger: cfg.Logger, level: slog.LevelWarn,
 			first: "database write failed; retrying while callers wait", again: "database write still failing"},
 		broken: outageLog{logger: cfg.Logger, level: slog.LevelError,
@@ -382,6 +394,9 @@ func (w *BatchWriter) enqueue(ctx context.Context, events []Event, size int64, w
 	if !waitForRoom {
 		w.mu.Unlock()
 		w.rejected.Add(1)
+		if w.cfg.OnBusy != nil {
+			w.cfg.OnBusy()
+		}
 		return nil, ErrBusy
 	}
 	a := &admission{ctx: ctx, events: events, bytes: size, ready: make(chan struct{})}
@@ -609,8 +624,11 @@ func (w *BatchWriter) recycleLocked(b *batch) {
 }
 
 // flush commits b, retrying failures worth retrying while any of its callers
-// still waits, and delivers every call's verdict.
+// still waits, and delivers every call's verdict. With tracing, the commit is
+// a span linked to the spans of its callers' requests (batch_trace*.go).
 func (w *BatchWriter) flush(b *batch) {
+	span := startBatchSpan(b.calls, b.rows.len())
+	defer span.end()
 	delay := retryBaseDelay
 	var last error
 	for attempt := 1; ; attempt++ {
@@ -627,14 +645,21 @@ func (w *BatchWriter) flush(b *batch) {
 			return
 		}
 		rows := b.rows.len()
+		start := time.Now()
 		// An attempt cut off by its deadline is worth another one.
-		retryable, err := w.attempt(b, deadline)
+		retryable, err := w.attempt(span.context(w.ctx), b, deadline)
 		if errors.Is(err, ErrOutcomeUnknown) {
-			err = w.resolve(b, err) // may answer some callers: their rows leave b
+			err = w.resolve(span.context(w.resolving), b, err) // may answer some callers: their rows leave b
 			// So is a COMMIT cut off by a failing connection that proved not
 			// to have committed, whatever the error.
 			retryable = true
 		}
+		// Observed once the outcome is known, so that a cut-off COMMIT
+		// settled as committed is a committed batch to the observer too.
+		if w.observer != nil {
+			w.observer.ObserveBatch(rows, time.Since(start), err)
+		}
+		span.attempted(err)
 		if err == nil {
 			w.batches.Add(1)
 			w.rows.Add(int64(rows))
@@ -776,12 +801,12 @@ func (o *outageLog) recovered(ctx context.Context) {
 	o.since, o.attempts = time.Time{}, 0
 }
 
-// resolve goes on asking the database for the outcome of b's cut-off COMMIT
-// (err) while some of b's callers still wait; those whose context ends first
-// are told that the outcome is unknown. It returns nil if the transaction
-// committed, ErrOutcomeUnknown if nobody waits any more (or Close gave up), or
-// the reason it did not commit.
-func (w *BatchWriter) resolve(b *batch, err error) error {
+// resolve goes on asking the database, under parent (w.resolving with the
+// batch's span), for the outcome of b's cut-off COMMIT (err) while some of b's
+// callers still wait; those whose context ends first are told that the outcome
+// is unknown. It returns nil if the transaction committed, ErrOutcomeUnknown if
+// nobody waits any more (or Close gave up), or the reason it did not commit.
+func (w *BatchWriter) resolve(parent context.Context, b *batch, err error) error {
 	for errors.Is(err, ErrOutcomeUnknown) {
 		deadline, live := w.expire(b, err, true)
 		if live == 0 || w.ctx.Err() != nil {
@@ -790,7 +815,7 @@ func (w *BatchWriter) resolve(b *batch, err error) error {
 		if deadline.IsZero() {
 			deadline = time.Now().Add(attemptTimeout)
 		}
-		ctx, cancel := context.WithDeadline(w.resolving, deadline)
+		ctx, cancel := context.WithDeadline(parent, deadline)
 		err = w.drv.resolve(ctx, err)
 		cancel()
 	}
@@ -836,17 +861,18 @@ func (w *BatchWriter) expire(b *batch, last error, unknown bool) (deadline time.
 	return deadline, len(b.calls)
 }
 
-// attempt writes b once and reports whether its time ran out. It ends before
-// deadline (the earliest of its callers'), leaving time to resolve a COMMIT
-// that the end cut off; a COMMIT cut off earlier is resolved until deadline.
-func (w *BatchWriter) attempt(b *batch, deadline time.Time) (timedOut bool, err error) {
+// attempt writes b once, under parent (w.ctx with the batch's span), and
+// reports whether its time ran out. It ends before deadline (the earliest of
+// its callers'), leaving time to resolve a COMMIT that the end cut off; a
+// COMMIT cut off earlier is resolved until deadline.
+func (w *BatchWriter) attempt(parent context.Context, b *batch, deadline time.Time) (timedOut bool, err error) {
 	if deadline.IsZero() {
 		deadline = time.Now().Add(attemptTimeout + ResolveTimeout)
 	}
 	// A quarter of the remaining time, at most ResolveTimeout, is kept for
 	// learning the fate of a COMMIT that the attempt's end cuts off.
 	reserve := max(0, min(ResolveTimeout, time.Until(deadline)/4))
-	ctx, cancel := context.WithDeadline(w.ctx, deadline.Add(-reserve))
+	ctx, cancel := context.WithDeadline(parent, deadline.Add(-reserve))
 	defer cancel()
 	resolveCtx, cancelResolve := context.WithDeadline(w.resolving, deadline)
 	defer cancelResolve()

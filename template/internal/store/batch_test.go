@@ -392,7 +392,8 @@ func TestPermanentFailureReachesEveryCallerOfTheBatch(t *testing.T) {
 
 func TestTryWriteRefusesWhenFullAndWriteWaits(t *testing.T) {
 	fake := &fakeDriver{gate: make(chan struct{})}
-	w := newBatchWriter(fake, BatchConfig{MaxBatch: 4, MaxPending: 4, MaxDelay: time.Hour})
+	var busy atomic.Int64 // OnBusy hears of each refusal, not of Write waiting for room
+	w := newBatchWriter(fake, BatchConfig{MaxBatch: 4, MaxPending: 4, MaxDelay: time.Hour, OnBusy: func() { busy.Add(1) }})
 	defer closeWriter(t, w)
 
 	first := make(chan error, 1)
@@ -418,8 +419,8 @@ func TestTryWriteRefusesWhenFullAndWriteWaits(t *testing.T) {
 	if err := <-second; err != nil {
 		t.Fatalf("waiting Write: %v", err)
 	}
-	if st := w.Stats(); st.Rows != 8 || st.Rejected != 1 {
-		t.Fatalf("Stats = %+v, want 8 rows and 1 rejection", st)
+	if st := w.Stats(); st.Rows != 8 || st.Rejected != 1 || busy.Load() != 1 {
+		t.Fatalf("Stats = %+v, OnBusy calls %d; want 8 rows, 1 rejection, 1 call", st, busy.Load())
 	}
 }
 

@@ -1,13 +1,13 @@
 package store
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // BatchObserver is told about every attempt to write a batch: how many rows, how long the
-// write and commit took, and the outcome (nil: committed). It is called from the writer's
-// flusher goroutine and must return quickly; the metrics collector is one.
+// attempt took (writing, committing and, if its COMMIT was cut off, learning the outcome) and
+// the outcome: nil exactly when the batch committed, that is when Stats().Batches counts it,
+// a cut-off COMMIT settled as committed included. It is called from the writer's flusher
+// goroutine, before the callers still waiting for the batch are answered, and must return
+// quickly; the metrics collector is one.
 type BatchObserver interface {
 	ObserveBatch(rows int, took time.Duration, err error)
 }
@@ -15,18 +15,5 @@ type BatchObserver interface {
 // WithBatchObserver returns a DB that shares db's connections and reports every batch a
 // BatchWriter on it writes to o. Close the original DB, not this one.
 func (db *DB) WithBatchObserver(o BatchObserver) *DB {
-	return &DB{drv: observedDriver{driver: db.drv, o: o}, logger: db.logger}
-}
-
-// observedDriver times insertBatch, the one call that writes a batch; the rest passes through.
-type observedDriver struct {
-	driver
-	o BatchObserver
-}
-
-func (d observedDriver) insertBatch(ctx context.Context, rows *rowBuffer, resolveCtx context.Context) error { //nolint:revive // the driver's signature
-	start := time.Now()
-	err := d.driver.insertBatch(ctx, rows, resolveCtx)
-	d.o.ObserveBatch(rows.len(), time.Since(start), err)
-	return err
+	return &DB{drv: db.drv, logger: db.logger, observer: o}
 }

@@ -271,9 +271,13 @@ func TestDiskFullIsTransient(t *testing.T) {
 		evs := events(8, strconv.Itoa(i)+pad)
 		return w.Write(ctx, evs)
 	}
+	// Fill the file until a write ends on the full disk. A write that misses its
+	// 200 ms on a loaded machine before the disk is full is no verdict: go on.
 	var err error
-	for i := 0; err == nil && i < 100; i++ {
-		err = write(i)
+	for i := range 100 {
+		if err = write(i); sqliteCode(err) == sqlite3.SQLITE_FULL {
+			break
+		}
 	}
 	if !errors.Is(err, ErrUnavailable) || sqliteCode(err) != sqlite3.SQLITE_FULL {
 		t.Fatalf("Write to a full database = %v, want ErrUnavailable wrapping SQLITE_FULL", err)

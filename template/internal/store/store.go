@@ -66,6 +66,9 @@ type Event struct {
 type DB struct {
 	drv    driver
 	logger *slog.Logger
+	// observer, if set (WithBatchObserver), is told about the batches of the
+	// writers on this DB.
+	observer BatchObserver
 }
 
 // driver is the seam between the database-independent code in this package

@@ -1,13 +1,12 @@
 // Package tracing sets up OpenTelemetry for the service: a tracer provider that exports spans
-// over OTLP/HTTP, configured by the standard OTEL_* environment variables
-// (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER, OTEL_SERVICE_NAME, OTEL_SDK_DISABLED, …),
-// server and client instrumentation with otelhttp, and a log handler that puts the trace id
-// of a request into its log lines.
+// over OTLP/HTTP, configured by the standard OTEL_* environment variables (ConfigFromEnv says
+// which), server and client instrumentation with otelhttp, and a log handler that puts the trace
+// id of a request into its log lines.
 //
 // Nothing is installed globally: the provider and the propagator are handed to each
-// instrumentation explicitly, so tests start as many services as they like. The SDK reports
-// export failures through OpenTelemetry's process-wide error handler, which is left as it is:
-// they appear on stderr.
+// instrumentation explicitly, so tests start as many services as they like, and failed exports
+// are logged on the service's logger rather than through OpenTelemetry's process-wide error
+// handler.
 package tracing
 
 import (
@@ -16,12 +15,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -40,24 +36,22 @@ type Provider struct {
 	propagator propagation.TextMapPropagator
 }
 
-// Start creates the tracer provider. The exporter reads the OTEL_EXPORTER_OTLP_* variables
-// (the endpoint defaults to http://localhost:4318, an OpenTelemetry Collector beside the
-// pod); the sampler reads OTEL_TRACES_SAMPLER (default: parentbased_always_on); the resource
-// reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES over the defaults below.
-// OTEL_SDK_DISABLED=true keeps the instrumentation but records nothing.
-func Start(ctx context.Context, service string, logger *slog.Logger) (*Provider, error) {
+// Start creates the tracer provider of cfg (see ConfigFromEnv) and logs what it did: the
+// exporter, endpoint and sampler, or that tracing is disabled. The resource reads
+// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES over the defaults below.
+func Start(ctx context.Context, service string, cfg *Config, logger *slog.Logger) (*Provider, error) {
 	p := &Provider{
 		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
 	}
-	if disabled, _ := strconv.ParseBool(strings.TrimSpace(os.Getenv("OTEL_SDK_DISABLED"))); disabled {
+	for _, w := range cfg.Warnings {
+		logger.WarnContext(ctx, "tracing setting ignored", "problem", w)
+	}
+	if cfg.Disabled {
+		// The instrumentation stays: a caller's traceparent still reaches the upstreams.
 		p.tp = tracenoop.NewTracerProvider()
 		p.tracer = p.tp.Tracer(service)
-		logger.InfoContext(ctx, "tracing disabled by OTEL_SDK_DISABLED")
+		logger.InfoContext(ctx, "tracing disabled: no span is recorded or exported", "reason", "OTEL_SDK_DISABLED=true")
 		return p, nil
-	}
-	exporter, err := otlptracehttp.New(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("tracing: OTLP exporter: %w", err)
 	}
 	res, err := resource.New(ctx,
 		resource.WithAttributes(semconv.ServiceName(service)),
@@ -66,13 +60,28 @@ func Start(ctx context.Context, service string, logger *slog.Logger) (*Provider,
 		resource.WithProcessRuntimeVersion(),
 	)
 	if err != nil && !errors.Is(err, resource.ErrPartialResource) {
-		_ = exporter.Shutdown(ctx)
 		return nil, fmt.Errorf("tracing: resource: %w", err)
 	}
-	p.sdk = sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter), sdktrace.WithResource(res))
+	sampler := newSampler(cfg)
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(sampler)}
+	attrs := []any{"exporter", cfg.Exporter, "sampler", cfg.Sampler}
+	if strings.HasSuffix(cfg.Sampler, "traceidratio") {
+		attrs = append(attrs, "sampler_ratio", cfg.SamplerRatio)
+	}
+	if cfg.Exporter == "otlp" {
+		exporter, err := newExporter(ctx, cfg, logger)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, sdktrace.WithBatcher(exporter))
+		attrs = append(attrs, "protocol", "http/protobuf", "endpoint", redacted(cfg.Endpoint))
+	}
+	// With OTEL_TRACES_EXPORTER=none spans are still made (trace ids in the logs, traceparent
+	// upstream) and dropped as they end.
+	p.sdk = sdktrace.NewTracerProvider(opts...)
 	p.tp = p.sdk
 	p.tracer = p.tp.Tracer(service)
-	logger.InfoContext(ctx, "tracing started", "exporter", "otlp/http")
+	logger.InfoContext(ctx, "tracing started", attrs...)
 	return p, nil
 }
 
@@ -118,7 +127,8 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 }
 
 // LogHandler adds trace_id and span_id to every record logged with a context that holds a
-// sampled span, so a log line leads to its trace and back.
+// span, sampled or not: the trace id joins the log lines of one request across services even
+// when its trace was not sampled, and leads to the trace when it was.
 func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
 
 type logHandler struct{ slog.Handler }

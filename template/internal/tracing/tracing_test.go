@@ -71,20 +71,30 @@ func TestLogHandlerLeavesLinesWithoutSpanAlone(t *testing.T) {
 	}
 }
 
-// BenchmarkHandler measures what a server span costs a request, beside the bare handler.
+// BenchmarkHandler measures what a server span costs a request, beside the bare handler:
+// sampled (otel: every request, as with OTEL_TRACES_SAMPLER=always_on) and not sampled
+// (otel-unsampled: what the default sampler costs the requests it leaves out). The default
+// ratio's mean cost is unsampled + DefaultSamplerRatio × (sampled − unsampled).
 func BenchmarkHandler(b *testing.B) {
 	p, _ := newTestProvider(b)
 	bare := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
 	mux := http.NewServeMux()
 	mux.Handle("GET /livez", bare)
 	// Spans go to an exporter that drops them: the cost measured is the request path's.
-	sdk := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
-	b.Cleanup(func() { _ = sdk.Shutdown(context.Background()) })
-	traced := &Provider{tp: sdk, sdk: sdk, tracer: sdk.Tracer("bench"), propagator: p.propagator}
+	provider := func(sampler string) *Provider {
+		sdk := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()),
+			sdktrace.WithSampler(newSampler(&Config{Sampler: sampler})))
+		b.Cleanup(func() { _ = sdk.Shutdown(context.Background()) })
+		return &Provider{tp: sdk, sdk: sdk, tracer: sdk.Tracer("bench"), propagator: p.propagator}
+	}
 	for _, c := range []struct {
 		name string
 		h    http.Handler
-	}{{"bare", mux}, {"otel", traced.Handler(mux)}} {
+	}{
+		{"bare", mux},
+		{"otel", provider("always_on").Handler(mux)},
+		{"otel-unsampled", provider("parentbased_traceidratio").Handler(mux)}, // ratio 0
+	} {
 		b.Run(c.name, func(b *testing.B) {
 			req := httptest.NewRequest(http.MethodGet, "/livez", http.NoBody)
 			w := httptest.NewRecorder()

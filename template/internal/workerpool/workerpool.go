@@ -63,6 +63,12 @@ type Config struct {
 	// service can export a task-duration histogram. It must not block.
 	// Nil skips the two clock reads per task.
 	OnTaskDone func(elapsed time.Duration)
+
+	// OnQueueFull, if set, is called by TrySubmit each time it refuses a
+	// task because the queue is full: the pool is shedding load (the
+	// service arms its flight recorder then). It runs on the submitter's
+	// goroutine, so it must be cheap and must not block.
+	OnQueueFull func()
 }
 
 // Stats is a snapshot of a pool's counters. The fields are read one by one
@@ -112,6 +118,7 @@ type Pool struct {
 	cancel   context.CancelCauseFunc
 	logger   *slog.Logger
 	onDone   func(time.Duration)
+	onFull   func()
 	counters []workerCounters
 	limit    int           // queue capacity; tasks beyond it go only to idle workers
 	wake     chan struct{} // one token per idle worker woken; capacity = workers
@@ -167,6 +174,7 @@ func New(cfg Config) *Pool {
 		cancel:   cancel,
 		logger:   logger,
 		onDone:   cfg.OnTaskDone,
+		onFull:   cfg.OnQueueFull,
 		counters: make([]workerCounters, workers),
 		limit:    limit,
 		wake:     make(chan struct{}, workers),
@@ -195,7 +203,7 @@ func (p *Pool) TrySubmit(task Task) error {
 	}
 	switch p.gate.Load() {
 	case gateFull:
-		p.rejected.Add(1)
+		p.refuseFull()
 		return ErrQueueFull
 	case gateClosed:
 		p.rejected.Add(1)
@@ -204,7 +212,11 @@ func (p *Pool) TrySubmit(task Task) error {
 	p.mu.Lock()
 	if err := p.admit(); err != nil {
 		p.mu.Unlock()
-		p.rejected.Add(1)
+		if errors.Is(err, ErrQueueFull) {
+			p.refuseFull()
+		} else {
+			p.rejected.Add(1)
+		}
 		return err
 	}
 	wake := p.push(task)
@@ -213,6 +225,15 @@ func (p *Pool) TrySubmit(task Task) error {
 		p.wake <- struct{}{}
 	}
 	return nil
+}
+
+// refuseFull counts a task TrySubmit refused for a full queue and tells
+// OnQueueFull.
+func (p *Pool) refuseFull() {
+	p.rejected.Add(1)
+	if p.onFull != nil {
+		p.onFull()
+	}
 }
 
 // Submit queues task, waiting for a free slot if need be. It returns nil

@@ -153,6 +153,39 @@ func TestTrySubmitRejectsWhenQueueFull(t *testing.T) {
 	}
 }
 
+// OnQueueFull hears of every task TrySubmit sheds for a full queue, and of nothing else: not
+// of accepted tasks, not of Submit waiting for room, not of refusals after Shutdown.
+func TestOnQueueFullHearsOfEveryShedTask(t *testing.T) {
+	var full atomic.Int64
+	p := New(Config{Workers: 1, QueueSize: 1, OnQueueFull: func() { full.Add(1) }})
+	b := newBlocker()
+	b.occupy(t, p, 1)
+	if err := p.TrySubmit(func(context.Context) {}); err != nil {
+		t.Fatalf("TrySubmit into the free slot = %v", err)
+	}
+	for range 3 {
+		if err := p.TrySubmit(func(context.Context) {}); !errors.Is(err, ErrQueueFull) {
+			t.Fatalf("TrySubmit on a full queue = %v, want ErrQueueFull", err)
+		}
+	}
+	if got := full.Load(); got != 3 {
+		t.Errorf("OnQueueFull calls = %d after 3 refused tasks, want 3", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	if err := p.Submit(ctx, func(context.Context) {}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Submit on a full queue = %v, want its context's error", err)
+	}
+	close(b.release)
+	shutdown(t, p)
+	if err := p.TrySubmit(func(context.Context) {}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("TrySubmit after Shutdown = %v, want ErrClosed", err)
+	}
+	if got := full.Load(); got != 3 {
+		t.Errorf("OnQueueFull calls = %d, want still 3: waiting and shutting down are not shedding", got)
+	}
+}
+
 func TestNegativeQueueSizeMeansNoQueue(t *testing.T) {
 	p := New(Config{Workers: 1, QueueSize: -1})
 	b := newBlocker()
