@@ -102,7 +102,18 @@ def _copier(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(scope="module", params=[version for version, _ in RELEASES] or ["none"])
+# CI time: every release updates its default project; the newest release also its PostgreSQL
+# and database-free ones (an older release's files of those reach the same template through the
+# same merge, and the newest release's are the ones teams update from).
+CASES = [
+    (version, profile)
+    for version, _ in RELEASES
+    for profile in UPDATED_PROFILES
+    if profile == "default" or version == RELEASES[-1][0]
+] or [("none", "default")]
+
+
+@pytest.fixture(scope="module")
 def template_repo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The release's template tagged as itself, then the working tree tagged CURRENT."""
     need("git")
@@ -130,7 +141,7 @@ def template_repo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     return root
 
 
-@pytest.mark.parametrize("profile", UPDATED_PROFILES)
+@pytest.mark.parametrize(("template_repo", "profile"), CASES, indirect=["template_repo"])
 def test_release_project_updates_to_the_current_template(
     template_repo: Path, profile: str, tmp_path: Path
 ) -> None:
